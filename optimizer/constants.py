@@ -1,0 +1,26 @@
+"""Names shared by the library, the exports and the CLI: columns, statuses, methods."""
+
+MODEL_FORMAT = "budgetopt-model/1"
+
+KPI_REVENUE = "revenue"
+KPI_CONVERSIONS = "conversions"
+KPI_TYPES = (KPI_REVENUE, KPI_CONVERSIONS)
+
+ALLOCATION_COLUMNS = (
+    "channel", "current_spend", "spend", "change", "change_pct", "kpi_current", "kpi",
+    "roi", "marginal_roi", "lower", "upper", "at_bound",
+)
+AT_LOWER = "lower"
+AT_UPPER = "upper"
+AT_FIXED = "fixed"
+AT_OFF = "off"
+
+# Optimality statuses (cvxpy style: plain strings, grouped).
+OPTIMAL = "optimal"
+GAP_LIMIT = "feasible_gap"  # stopped by a node or time limit; the gap says how far from optimal
+
+# Methods, as reported in outputs.
+METHOD_KKT = "exact KKT (equal marginal ROI, multiplier to machine precision)"
+METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
+
+DEFAULT_GAP_TOLERANCE = 1e-6

@@ -1,0 +1,30 @@
+"""Exceptions raised by the budgetopt library.
+
+Every error a user can cause is an :class:`InputError` (bad file, bad value) or an
+:class:`InfeasibleError` (the rules admit no plan). The CLI turns both into exit code 1
+with the message as-is, so messages name the file, line, column, channel or constraint.
+"""
+
+__all__ = ["BudgetoptError", "InputError", "InfeasibleError"]
+
+
+class BudgetoptError(Exception):
+    """Base class of every error budgetopt reports to a user."""
+
+    @classmethod
+    def collected(cls, header: str, problems: list[str]) -> "BudgetoptError":
+        """One error listing several problems under a header line."""
+        shown = problems[:20]
+        more = len(problems) - len(shown)
+        lines = [header, *(f"  - {p}" for p in shown)]
+        if more:
+            lines.append(f"  ... and {more} more")
+        return cls("\n".join(lines))
+
+
+class InputError(BudgetoptError):
+    """An input file or value is malformed or out of range."""
+
+
+class InfeasibleError(BudgetoptError):
+    """The constraints admit no allocation; the message says which ones and by how much."""

@@ -1,0 +1,101 @@
+"""The answer of an optimisation, with the current plan beside it and its optimality status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
+from .problem import AllocationProblem
+
+__all__ = ["AllocationResult"]
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """Recommended spend per channel, with the current plan and how sure we are of optimality.
+
+    Attributes:
+        spend: recommended horizon spend, shape ``(n_channels,)``.
+        status: ``"optimal"`` (within the gap tolerance) or ``"feasible_gap"`` (stopped early).
+        method: the algorithm that produced the answer, in words.
+        gap: relative distance of the answer's KPI from the proven upper bound.
+        upper_bound: no allocation can reach a higher media KPI than this.
+        multiplier: marginal KPI of one more unit of budget (the KKT multiplier).
+    """
+
+    problem: AllocationProblem
+    spend: np.ndarray
+    status: str
+    method: str
+    gap: float
+    upper_bound: float
+    multiplier: float
+    nodes: int = 1
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def kpi(self) -> np.ndarray:
+        return self.problem.curves.value(self.spend)
+
+    @cached_property
+    def kpi_current(self) -> np.ndarray:
+        return self.problem.curves.value(self.problem.current)
+
+    @cached_property
+    def marginal_roi(self) -> np.ndarray:
+        return self.problem.curves.marginal(self.spend)
+
+    @property
+    def total_kpi(self) -> float:
+        return float(self.kpi.sum())
+
+    @property
+    def total_kpi_current(self) -> float:
+        return float(self.kpi_current.sum())
+
+    @property
+    def total_spend(self) -> float:
+        return float(self.spend.sum())
+
+    @property
+    def at_bound(self) -> np.ndarray:
+        problem, spend = self.problem, self.spend
+        tolerance = 1e-9 * max(problem.budget, 1.0)
+        lower = np.maximum(problem.lower, np.where(problem.can_switch_off, 0.0, problem.min_if_on))
+        labels = np.full(spend.shape, "", dtype=object)
+        labels[spend >= problem.upper - tolerance] = AT_UPPER
+        labels[spend <= lower + tolerance] = AT_LOWER
+        labels[(problem.min_if_on > 0) & (spend <= tolerance)] = AT_OFF
+        labels[problem.upper - problem.lower <= tolerance] = AT_FIXED
+        return labels
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per channel with the allocation CSV's columns (horizon totals)."""
+        problem = self.problem
+        change = self.spend - problem.current
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change_pct = np.where(problem.current > 0, 100.0 * change / problem.current, np.nan)
+            roi = np.where(self.spend > 0, self.kpi / self.spend, np.nan)
+        frame = pd.DataFrame({
+            "channel": problem.names, "current_spend": problem.current, "spend": self.spend,
+            "change": change, "change_pct": change_pct, "kpi_current": self.kpi_current,
+            "kpi": self.kpi, "roi": roi, "marginal_roi": self.marginal_roi,
+            "lower": problem.lower, "upper": problem.upper, "at_bound": self.at_bound,
+        })
+        return frame[list(ALLOCATION_COLUMNS)]
+
+    def summary(self) -> dict:
+        """Totals and optimality facts, as written by ``--json``."""
+        return {
+            "method": self.method, "status": self.status, "gap": self.gap,
+            "upper_bound": self.upper_bound, "budget": self.problem.budget,
+            "spend": self.total_spend, "kpi": self.total_kpi,
+            "kpi_current": self.total_kpi_current, "spend_current": float(self.problem.current.sum()),
+            "marginal_roi_of_budget": self.multiplier, "nodes": self.nodes,
+            "seconds": self.seconds, "notes": list(self.notes),
+        }

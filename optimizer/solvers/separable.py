@@ -1,0 +1,173 @@
+"""Global optimum of a budget split over separable response curves.
+
+Concave curves: the envelope problem *is* the problem, so one exact KKT solve answers it.
+S-shaped Hill curves and minimum commitments: spatial branch-and-bound. Each node solves the
+envelope problem (an upper bound); a channel left on a chord is branched on, splitting its
+domain at the relaxed spend (or into "off" and "on" for a commitment), which tightens both
+children's envelopes. Feasible points found by diving give the lower bound; the search stops
+when the bounds are within the gap tolerance, or reports the gap it reached.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import (DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_BRANCH_AND_BOUND, METHOD_KKT,
+                         OPTIMAL)
+from ..errors import InfeasibleError
+from ..problem import AllocationProblem
+from ..result import AllocationResult
+from .envelope import Domains, Envelope, Relaxation, solve_relaxation
+
+__all__ = ["SeparableSolver"]
+
+
+@dataclass(frozen=True)
+class SeparableSolver:
+    """Settings of the separable solver; :meth:`solve` does the work.
+
+    Args:
+        gap_tolerance: stop when (upper bound - best value) <= gap_tolerance * |best value|.
+        node_limit: most branch-and-bound nodes to explore before reporting the gap reached.
+        time_limit: seconds before reporting the gap reached.
+    """
+
+    gap_tolerance: float = DEFAULT_GAP_TOLERANCE
+    node_limit: int = 20_000
+    time_limit: float = 60.0
+
+    def solve(self, problem: AllocationProblem) -> AllocationResult:
+        started = time.perf_counter()
+        root = Envelope(problem.curves, _domains(problem))
+        relaxation = solve_relaxation(root, problem.budget)
+        if relaxation is None:
+            raise InfeasibleError(_no_combination_message(problem))
+        if not _needs_branching(root, relaxation.spend):
+            method = METHOD_KKT if _all_concave(problem) else METHOD_BRANCH_AND_BOUND
+            return self._result(problem, relaxation.spend, relaxation.bound, relaxation.lam,
+                                method, nodes=1, started=started)
+        return self._branch_and_bound(problem, root, relaxation, started)
+
+    def _branch_and_bound(self, problem, root, relaxation, started) -> AllocationResult:
+        best_spend, best_value = None, -np.inf
+        counter = itertools.count()
+        queue = [(-relaxation.bound, next(counter), root, relaxation)]
+        nodes, pruned_bound = 0, -np.inf
+        deadline = started + self.time_limit
+        while queue:
+            bound = -queue[0][0]
+            if best_value > -np.inf and bound - best_value <= self._slack(best_value):
+                pruned_bound = max(pruned_bound, bound)
+                break
+            if nodes >= self.node_limit or time.perf_counter() > deadline:
+                break
+            _, _, envelope, node = heapq.heappop(queue)
+            nodes += 1
+            dive = self._dive(envelope, node, problem.budget)
+            if dive is not None:
+                value = float(problem.curves.value(dive).sum())
+                if value > best_value:
+                    best_spend, best_value = dive, value
+            if not _needs_branching(envelope, node.spend):
+                continue
+            for child in _children(envelope, node.spend):
+                child_node = solve_relaxation(child, problem.budget)
+                if child_node is None:
+                    continue
+                if child_node.bound - best_value <= self._slack(best_value):
+                    pruned_bound = max(pruned_bound, child_node.bound)
+                    continue
+                heapq.heappush(queue, (-child_node.bound, next(counter), child, child_node))
+        if best_spend is None:
+            raise InfeasibleError(_no_combination_message(problem))
+        open_bound = max([-entry[0] for entry in queue] + [pruned_bound, best_value])
+        return self._result(problem, best_spend, open_bound, relaxation.lam,
+                            METHOD_BRANCH_AND_BOUND, nodes=nodes, started=started)
+
+    def _dive(self, envelope: Envelope, node: Relaxation, budget: float):
+        """A feasible spend near the relaxation: move chord channels to an end, re-solve."""
+        for _ in range(50):
+            if not _needs_branching(envelope, node.spend):
+                return node.spend
+            i = _branch_channel(envelope, node.spend)
+            best = None
+            for child in _ends(envelope, i):
+                candidate = solve_relaxation(child, budget)
+                if candidate is not None and (best is None or candidate.bound > best[1].bound):
+                    best = (child, candidate)
+            if best is None:
+                return None
+            envelope, node = best
+        return None
+
+    def _slack(self, value: float) -> float:
+        return self.gap_tolerance * max(abs(value), 1e-12)
+
+    def _result(self, problem, spend, bound, lam, method, *, nodes, started) -> AllocationResult:
+        value = problem.value(spend)
+        gap = max(0.0, bound - value) / max(abs(value), 1e-12)
+        status = OPTIMAL if gap <= self.gap_tolerance else GAP_LIMIT
+        return AllocationResult(problem=problem, spend=spend, status=status, method=method,
+                                gap=gap, upper_bound=max(bound, value), multiplier=lam,
+                                nodes=nodes, seconds=time.perf_counter() - started)
+
+
+def _all_concave(problem: AllocationProblem) -> bool:
+    return bool(problem.curves.is_concave().all() and not (problem.min_if_on > 0).any())
+
+
+def _domains(problem: AllocationProblem) -> Domains:
+    return Domains(lo=np.maximum(problem.lower, problem.min_if_on), hi=problem.upper.copy(),
+                   off=problem.can_switch_off)
+
+
+def _needs_branching(envelope: Envelope, spend) -> bool:
+    return bool(_chord_gaps(envelope, spend).max(initial=0.0) > 0)
+
+
+def _chord_gaps(envelope: Envelope, spend) -> np.ndarray:
+    """How far each channel's envelope lies above its true value (inf: spend not allowed)."""
+    inside = envelope.on_chord(spend)
+    gaps = np.zeros(spend.shape)
+    if inside.any():
+        idx = np.flatnonzero(inside)
+        x = spend[idx]
+        sub = envelope.curves.subset(idx)
+        gap = envelope.value(spend)[idx] - sub.value(x)
+        scale = np.maximum(np.abs(envelope.value(spend)[idx]), 1e-300)
+        gap = np.where(gap > 1e-12 * scale, gap, 0.0)
+        switched = envelope.domains.off[idx] & (x < envelope.domains.lo[idx])
+        gaps[idx] = np.where(switched, np.inf, gap)
+    return gaps
+
+
+def _branch_channel(envelope: Envelope, spend) -> int:
+    return int(np.argmax(_chord_gaps(envelope, spend)))
+
+
+def _children(envelope: Envelope, spend):
+    """Split the domain of the channel with the largest chord gap into two."""
+    i = _branch_channel(envelope, spend)
+    lo, hi, off = envelope.domains.lo[i], envelope.domains.hi[i], envelope.domains.off[i]
+    x = spend[i]
+    if off and x < lo:
+        return [envelope.with_channel(i, 0.0, 0.0, False), envelope.with_channel(i, lo, hi, False)]
+    return [envelope.with_channel(i, lo, x, off), envelope.with_channel(i, x, hi, False)]
+
+
+def _ends(envelope: Envelope, i: int):
+    """Channel ``i`` pinned to its chord's left end, or kept off the chord."""
+    a, c, hi = envelope.a[i], envelope.c[i], envelope.domains.hi[i]
+    return [envelope.with_channel(i, a, a, False), envelope.with_channel(i, c, hi, False)]
+
+
+def _no_combination_message(problem: AllocationProblem) -> str:
+    committed = [problem.names[i] for i in np.flatnonzero(problem.can_switch_off)]
+    return (f"no allocation spends exactly {problem.budget:,.2f}: with the minimum commitments "
+            f"(min_if_on) of {', '.join(committed[:5]) or 'the channels'}, the channels' "
+            f"allowed amounts cannot add up to the budget; change the budget or a commitment.")
