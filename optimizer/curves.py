@@ -251,6 +251,11 @@ class CurveSet:
     def value(self, x):
         return self._apply("value", x)
 
+    def channel_value(self, i: int, x):
+        """Channel ``i``'s curve at every point of ``x`` (any shape)."""
+        family = FAMILY_BY_CODE[self.family[i]]
+        return family.value(np.asarray(x, float), self.beta[i], self.k[i], self.s[i])
+
     def marginal(self, x):
         return self._apply("marginal", x)
 

@@ -54,7 +54,7 @@ class SeparableSolver:
         return self._branch_and_bound(problem, root, relaxation, started)
 
     def _branch_and_bound(self, problem, root, relaxation, started) -> AllocationResult:
-        best_spend, best_value = None, -np.inf
+        best, best_value = None, -np.inf
         counter = itertools.count()
         queue = [(-relaxation.bound, next(counter), root, relaxation)]
         nodes, pruned_bound = 0, -np.inf
@@ -70,9 +70,9 @@ class SeparableSolver:
             nodes += 1
             dive = self._dive(envelope, node, problem.budget)
             if dive is not None:
-                value = float(problem.curves.value(dive).sum())
+                value = problem.value(dive.spend)
                 if value > best_value:
-                    best_spend, best_value = dive, value
+                    best, best_value = dive, value
             if not _needs_branching(envelope, node.spend):
                 continue
             for child in _children(envelope, node.spend):
@@ -83,17 +83,17 @@ class SeparableSolver:
                     pruned_bound = max(pruned_bound, child_node.bound)
                     continue
                 heapq.heappush(queue, (-child_node.bound, next(counter), child, child_node))
-        if best_spend is None:
+        if best is None:
             raise InfeasibleError(_no_combination_message(problem))
         open_bound = max([-entry[0] for entry in queue] + [pruned_bound, best_value])
-        return self._result(problem, best_spend, open_bound, relaxation.lam,
+        return self._result(problem, best.spend, open_bound, best.lam,
                             METHOD_BRANCH_AND_BOUND, nodes=nodes, started=started)
 
-    def _dive(self, envelope: Envelope, node: Relaxation, budget: float):
-        """A feasible spend near the relaxation: move chord channels to an end, re-solve."""
+    def _dive(self, envelope: Envelope, node: Relaxation, budget: float) -> Relaxation | None:
+        """A feasible point near the relaxation: move chord channels to an end, re-solve."""
         for _ in range(50):
             if not _needs_branching(envelope, node.spend):
-                return node.spend
+                return node
             i = _branch_channel(envelope, node.spend)
             best = None
             for child in _ends(envelope, i):

@@ -1,0 +1,1 @@
+"""The budgetopt command line: a thin click layer over the optimizer library."""

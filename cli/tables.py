@@ -1,0 +1,82 @@
+"""Plain-text tables for the terminal (no colour, fixed-width, right-aligned numbers)."""
+
+from __future__ import annotations
+
+import math
+
+from optimizer.result import AllocationResult
+
+__all__ = ["format_table", "allocation_table", "fit_table", "money"]
+
+
+def money(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.0f}"
+
+
+def ratio(value: float, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def percent(value: float) -> str:
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return "-"
+    return f"{value:+.1f}%"
+
+
+def format_table(header: list[str], rows: list[list[str]], footer: list[str] | None = None) -> str:
+    """Columns padded to their widest cell; the first column left-aligned, the rest right."""
+    every = [header, *rows] + ([footer] if footer else [])
+    widths = [max(len(row[i]) for row in every) for i in range(len(header))]
+    line = lambda row: "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                                 for i, (cell, w) in enumerate(zip(row, widths)))
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(header), rule, *(line(row) for row in rows)]
+    if footer:
+        out += [rule, line(footer)]
+    return "\n".join(out)
+
+
+def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
+    """Current vs recommended spend per channel, totals, lift and optimality facts."""
+    frame = result.to_frame()
+    shown = frame if len(frame) <= max_rows else frame.reindex(
+        frame["change"].abs().sort_values(ascending=False).index[:max_rows])
+    rows = [[r.channel, money(r.current_spend), money(r.spend), percent(r.change_pct),
+             money(r.kpi_current), money(r.kpi), ratio(r.roi), ratio(r.marginal_roi), r.at_bound]
+            for r in shown.itertuples()]
+    current, spend = result.problem.current.sum(), result.total_spend
+    kpi_current, kpi = result.total_kpi_current, result.total_kpi
+    footer = ["total", money(current), money(spend),
+              percent(100 * (spend - current) / current if current else math.nan),
+              money(kpi_current), money(kpi), ratio(kpi / spend if spend else math.nan),
+              ratio(result.multiplier), ""]
+    header = ["channel", "current", "recommended", "change", "kpi current", "kpi", "roi",
+              "marginal roi", "at bound"]
+    text = format_table(header, rows, footer)
+    if len(frame) > max_rows:
+        text += f"\n({max_rows} of {len(frame):,} channels shown: the largest changes)"
+    lift = kpi - kpi_current
+    lift_pct = f" ({100 * lift / kpi_current:+.2f}%)" if kpi_current else ""
+    lines = [text, "",
+             f"KPI from media: {money(kpi_current)} now -> {money(kpi)} recommended, "
+             f"lift {money(lift)}{lift_pct}",
+             f"method: {result.method}",
+             f"status: {result.status}; gap to the proven upper bound {result.gap:.2e} "
+             f"(bound {money(result.upper_bound)}); {result.nodes} node(s), "
+             f"{result.seconds:.2f} s"]
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def fit_table(fit: dict) -> str:
+    """Per-channel fit quality of a model's ``fit`` section."""
+    channels = fit.get("channels", {})
+    rows = [[name, info.get("family", "-"), ratio(info.get("r2"), 3),
+             f"{100 * info['mape']:.1f}%" if "mape" in info else "-"]
+            for name, info in channels.items()]
+    footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%"]
+    return format_table(["channel", "curve", "r2", "mape"], rows, footer)

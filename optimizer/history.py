@@ -1,0 +1,205 @@
+"""Loading a spend-and-KPI history from CSV, with every problem reported at once.
+
+Wide: one row per period (date, KPI, one spend column per channel, optional controls).
+Long: one row per period and channel (date, channel, spend, attributed KPI).
+Problems name the file, the line (1-based, header is line 1) and the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .validation import did_you_mean
+
+__all__ = ["History", "load_wide_history", "load_long_history", "MIN_PERIODS"]
+
+MIN_PERIODS = 16  # a curve (3 parameters) plus adstock, with room for a hold-out
+
+
+@dataclass(frozen=True)
+class History:
+    """Periods in date order. ``spend`` and ``channel_kpi`` are (periods × channels) frames."""
+
+    dates: pd.DatetimeIndex
+    spend: pd.DataFrame
+    kpi: np.ndarray | None = None
+    channel_kpi: pd.DataFrame | None = None
+    controls: pd.DataFrame | None = None
+    kpi_name: str = "kpi"
+    source: str = "history"
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.spend.columns)
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+
+def load_wide_history(path, *, date: str, kpi: str, channels: dict[str, str],
+                      controls: tuple[str, ...] = ()) -> History:
+    """Read a wide history; ``channels`` maps channel name to its spend column."""
+    frame = _read_csv(path)
+    _require_columns(frame, path, [date, kpi, *channels.values(), *controls])
+    problems: list[str] = []
+    dates = _dates(frame, date, path, problems)
+    kpi_values = _numeric(frame, kpi, problems)
+    spend = {name: _numeric(frame, column, problems, non_negative=True)
+             for name, column in channels.items()}
+    control_frame = _controls(frame, controls, problems)
+    _raise(path, problems)
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    dates = dates.iloc[order].reset_index(drop=True)
+    _check_dates(dates, path, frame.index[order])
+    _check_length(len(frame), path)
+    spend_frame = pd.DataFrame(spend).iloc[order].reset_index(drop=True)
+    return History(dates=pd.DatetimeIndex(dates), spend=spend_frame,
+                   kpi=np.asarray(kpi_values)[order],
+                   controls=control_frame.iloc[order].reset_index(drop=True),
+                   kpi_name=kpi, source=str(path))
+
+
+def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: str = "channel",
+                      spend: str = "spend", channels: dict[str, str] | None = None) -> History:
+    """Read a long history (one row per period and channel, KPI attributed to the channel).
+
+    ``channels`` maps model channel names to the names used in the file (all when None).
+    """
+    frame = _read_csv(path)
+    _require_columns(frame, path, [date, channel, spend, kpi])
+    problems: list[str] = []
+    dates = _dates(frame, date, path, problems, unique=False)
+    spend_values = _numeric(frame, spend, problems, non_negative=True)
+    kpi_values = _numeric(frame, kpi, problems, non_negative=True)
+    names = frame[channel].str.strip()
+    for i in np.flatnonzero((names == "").to_numpy())[:5]:
+        problems.append(f"line {i + 2}, column '{channel}': empty channel name")
+    _raise(path, problems)
+    present = list(dict.fromkeys(names))
+    channels = channels or {name: name for name in present}
+    missing = [source for source in channels.values() if source not in present]
+    if missing:
+        raise InputError(f"{path}: column '{channel}' has no rows for channel(s) "
+                         f"{', '.join(missing)}; it has {', '.join(present[:12])}.")
+    rows = pd.DataFrame({"date": dates, "channel": names, "spend": spend_values,
+                         "kpi": kpi_values, "line": frame.index + 2})
+    rows = rows[rows["channel"].isin(list(channels.values()))]
+    duplicated = rows[rows.duplicated(["date", "channel"], keep="first")]
+    if len(duplicated):
+        raise InputError.collected(f"{path}: duplicate rows for the same date and channel:", [
+            f"line {r.line}: {r.channel} on {r.date:%Y-%m-%d} appears again"
+            for r in duplicated.itertuples()])
+    spend_wide = rows.pivot(index="date", columns="channel", values="spend")
+    gaps = spend_wide.isna()
+    if gaps.to_numpy().any():
+        problems = [f"channel '{c}' has no row for {d:%Y-%m-%d}" for d, c in gaps.stack()
+                    [gaps.stack()].index[:20]]
+        raise InputError.collected(f"{path}: every channel needs a row for every date:", problems)
+    kpi_wide = rows.pivot(index="date", columns="channel", values="kpi")
+    order = {source: name for name, source in channels.items()}
+    select = list(channels.values())
+    _check_dates(pd.Series(spend_wide.index), path, None)
+    _check_length(len(spend_wide), path)
+    rename = lambda wide: wide[select].rename(columns=order).reset_index(drop=True)
+    return History(dates=pd.DatetimeIndex(spend_wide.index), spend=rename(spend_wide),
+                   channel_kpi=rename(kpi_wide), kpi_name=kpi, source=str(path))
+
+
+def _read_csv(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such history file.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a readable CSV file ({error}).") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; expected a header row and data.") from None
+    frame.columns = [str(column).strip() for column in frame.columns]
+    if frame.empty:
+        raise InputError(f"{path}: no data rows below the header.")
+    return frame
+
+
+def _require_columns(frame: pd.DataFrame, path, columns) -> None:
+    problems = []
+    for column in dict.fromkeys(columns):
+        if column not in frame.columns:
+            hint = did_you_mean(column, frame.columns,
+                                f"the columns are {', '.join(frame.columns[:15])}")
+            problems.append(f"no column '{column}'; {hint}")
+    _raise(path, problems)
+
+
+def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
+    raw = frame[column].str.strip()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    for i in np.flatnonzero((raw == "").to_numpy())[:5]:
+        problems.append(f"line {i + 2}, column '{column}': empty cell; fill in a number")
+    for i in np.flatnonzero((np.isnan(values) | np.isinf(values)) & (raw != "").to_numpy())[:5]:
+        problems.append(f"line {i + 2}, column '{column}': {raw.iloc[i]!r} is not a number")
+    if non_negative:
+        for i in np.flatnonzero(values < 0)[:5]:
+            problems.append(f"line {i + 2}, column '{column}': negative value {values[i]:g}; "
+                            f"spend and outcomes must be >= 0")
+    return values
+
+
+def _dates(frame, column, path, problems, *, unique=True) -> pd.Series:
+    raw = frame[column].str.strip()
+    dates = pd.to_datetime(raw, errors="coerce", format="mixed")
+    for i in np.flatnonzero(dates.isna().to_numpy())[:5]:
+        problems.append(f"line {i + 2}, column '{column}': {raw.iloc[i]!r} is not a date "
+                        f"(use YYYY-MM-DD)")
+    if unique:
+        for i in np.flatnonzero((dates.duplicated() & dates.notna()).to_numpy())[:5]:
+            problems.append(f"line {i + 2}, column '{column}': date {raw.iloc[i]} appears twice")
+    return dates
+
+
+def _controls(frame, controls, problems) -> pd.DataFrame:
+    """Numeric controls as they are; a text control becomes one dummy per non-reference level."""
+    columns = {}
+    for column in controls:
+        raw = frame[column].str.strip()
+        for i in np.flatnonzero((raw == "").to_numpy())[:5]:
+            problems.append(f"line {i + 2}, column '{column}': empty cell in a control; fill it "
+                            f"in (0 for no event)")
+        values = pd.to_numeric(raw, errors="coerce")
+        if values[raw != ""].notna().all():
+            columns[column] = values.to_numpy(float)
+            continue
+        levels = raw.value_counts().index  # the most frequent level is the reference
+        for level in sorted(levels[1:]):
+            columns[f"{column}={level}"] = (raw == level).to_numpy(float)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _check_dates(dates, path, lines) -> None:
+    steps = pd.Series(dates).diff().dropna()
+    if steps.empty:
+        return
+    usual = steps.mode().iloc[0]
+    irregular = np.flatnonzero((steps != usual).to_numpy())
+    if irregular.size:
+        i = irregular[0] + 1
+        where = f"line {lines[i] + 2}: " if lines is not None else ""
+        raise InputError(f"{path}: {where}the dates jump from {dates.iloc[i - 1]:%Y-%m-%d} to "
+                         f"{dates.iloc[i]:%Y-%m-%d}, but the other periods are {usual.days} "
+                         f"day(s) apart; fill the missing periods (spend 0) or remove the row.")
+
+
+def _check_length(periods: int, path) -> None:
+    if periods < MIN_PERIODS:
+        raise InputError(f"{path}: only {periods} periods; fitting needs at least {MIN_PERIODS} "
+                         f"(two to three years of weeks is typical).")
+
+
+def _raise(path, problems) -> None:
+    if problems:
+        raise InputError.collected(f"{path}:", problems)
