@@ -1,0 +1,159 @@
+"""The separable solver against independent references and as properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from optimizer.constants import METHOD_KKT, OPTIMAL
+from optimizer.errors import InfeasibleError
+from optimizer.solvers.separable import SeparableSolver
+
+from conftest import make_problem, random_problem
+from reference import concave_reference, grid_dynamic_programming
+
+CONCAVE = ["hill", "exponential", "logistic", "log"]
+solve = SeparableSolver().solve
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("families", [[f] for f in CONCAVE] + [CONCAVE + ["linear"]],
+                         ids=lambda f: "+".join(f))
+def test_concave_matches_the_reference_optimum(families, seed):
+    problem = random_problem(np.random.default_rng(seed), 12, families)
+    result = solve(problem)
+    expected = concave_reference(problem)
+    assert result.method == METHOD_KKT and result.status == OPTIMAL
+    assert result.total_kpi >= problem.value(expected) * (1 - 1e-9)
+    assert result.total_kpi == pytest.approx(problem.value(expected), rel=1e-6)
+    assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
+    assert np.all(result.spend >= problem.lower - 1e-9 * problem.budget)
+    assert np.all(result.spend <= problem.upper + 1e-9 * problem.budget)
+
+
+def kkt_violation(result):
+    """Largest relative breach of the KKT conditions of the budget problem."""
+    problem, x, lam = result.problem, result.spend, result.multiplier
+    if lam == 0:  # every channel at its maximum: no budget condition to check
+        return float(np.max(problem.upper - x) / problem.budget)
+    marginal = result.marginal_roi
+    tol = 1e-7 * problem.budget
+    interior = (x > problem.lower + tol) & (x < problem.upper - tol)
+    worst = 0.0
+    if interior.any():
+        worst = np.max(np.abs(marginal[interior] - lam)) / lam
+    at_lower = x <= problem.lower + tol
+    at_upper = x >= problem.upper - tol
+    worst = max(worst, np.max((marginal[at_lower] - lam) / lam, initial=0.0))
+    worst = max(worst, np.max((lam - marginal[at_upper]) / lam, initial=0.0))
+    return worst
+
+
+problems = st.builds(
+    lambda seed, n, fam: random_problem(np.random.default_rng(seed), n, fam),
+    st.integers(0, 10**6), st.integers(1, 30),
+    st.sampled_from([CONCAVE, ["hill"], ["log", "exponential"], ["logistic"]]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems)
+def test_budget_bounds_and_kkt_hold(problem):
+    result = solve(problem)
+    assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9, abs=1e-9)
+    assert np.all(result.spend >= problem.lower - 1e-9 * problem.budget)
+    assert np.all(result.spend <= problem.upper + 1e-9 * problem.budget)
+    assert kkt_violation(result) < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems, st.integers(0, 10**6))
+def test_never_worse_than_a_feasible_current_plan(problem, seed):
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.ones(len(problem.names)))
+    room = problem.upper - problem.lower
+    spare = problem.budget - problem.lower.sum()
+    current = problem.lower + np.minimum(room, weights * spare)
+    current[np.argmax(room - (current - problem.lower))] += problem.budget - current.sum()
+    if np.any(current > problem.upper + 1e-9):
+        return
+    assert solve(problem).total_kpi >= problem.value(current) * (1 - 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6), st.integers(2, 20))
+def test_kpi_is_non_decreasing_in_the_budget(seed, n):
+    rng = np.random.default_rng(seed)
+    base = random_problem(rng, n, CONCAVE, bounded=False)
+    values = []
+    for factor in (0.5, 0.8, 1.0, 1.3):
+        p = make_problem(base.curves.family_names, base.curves.beta, base.curves.k, base.curves.s,
+                         budget=base.budget * factor)
+        values.append(solve(p).total_kpi)
+    assert all(b >= a * (1 - 1e-12) for a, b in zip(values, values[1:]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems, st.integers(0, 10**6))
+def test_channel_order_is_irrelevant(problem, seed):
+    order = np.random.default_rng(seed).permutation(len(problem.names))
+    shuffled = make_problem([problem.curves.family_names[i] for i in order],
+                            problem.curves.beta[order], problem.curves.k[order],
+                            problem.curves.s[order], budget=problem.budget,
+                            lower=problem.lower[order], upper=problem.upper[order])
+    first, second = solve(problem), solve(shuffled)
+    assert second.total_kpi == pytest.approx(first.total_kpi, rel=1e-9)
+    np.testing.assert_allclose(second.spend, first.spend[order], rtol=1e-6,
+                               atol=1e-7 * problem.budget)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_s_curves_at_least_as_good_as_a_fine_grid(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    problem = random_problem(rng, n, ["hill", "hill", "exponential"], s_range=(1.2, 3.5),
+                             bounded=False)
+    result = solve(problem)
+    grid_best = grid_dynamic_programming(problem)
+    assert result.total_kpi >= grid_best * (1 - 5e-4)
+    assert result.total_kpi <= result.upper_bound * (1 + 1e-12)
+    assert result.gap <= 1e-6
+    assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
+
+
+def test_s_curve_moves_budget_off_a_channel_stuck_at_zero():
+    # Two identical S-curves and a small budget: a local method started at an even split stays
+    # there; the global optimum puts the whole budget into one channel.
+    problem = make_problem(["hill", "hill"], [100, 100], [50, 50], [3, 3], budget=60)
+    result = solve(problem)
+    assert sorted(result.spend) == pytest.approx([0, 60])
+    assert result.total_kpi > 2 * problem.curves.channel_value(0, 30.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_minimum_commitments_match_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 5))
+    base = random_problem(rng, n, ["log", "hill", "exponential"], s_range=(0.7, 2.5),
+                          bounded=False)
+    commitments = np.where(rng.random(n) < 0.7, rng.uniform(0.2, 0.5, n) * base.budget, 0.0)
+    problem = make_problem(base.curves.family_names, base.curves.beta, base.curves.k,
+                           base.curves.s, budget=base.budget, min_if_on=commitments)
+    result = solve(problem)
+    x = result.spend
+    assert np.all((x <= 1e-9) | (x >= commitments - 1e-9 * problem.budget))
+    assert result.total_kpi >= grid_dynamic_programming(problem) * (1 - 5e-4)
+
+
+def test_infeasible_commitments_are_explained():
+    # each channel spends 0 or 6..10 (7..10): totals 0, 6..10, 13..20, so 11 is out of reach
+    problem = make_problem(["log", "log"], [1, 1], [1, 1], budget=11, min_if_on=[6, 7],
+                           upper=[10, 10])
+    with pytest.raises(InfeasibleError, match="cannot add up to the budget"):
+        solve(problem)
+
+
+def test_a_million_channels_is_exact_and_spends_the_budget():
+    rng = np.random.default_rng(0)
+    problem = random_problem(rng, 1_000_000, CONCAVE, bounded=False)
+    result = solve(problem)
+    assert result.status == OPTIMAL
+    assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
