@@ -271,8 +271,8 @@ def _flags(frame, column, where, problems) -> np.ndarray:
     truthy = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
     flags = []
     for i, value in enumerate(frame[column]):
-        if value is None or isinstance(value, bool):
-            flags.append(bool(value))
+        if isinstance(value, bool) or pd.isna(value):
+            flags.append(value is True)
         elif str(value).strip().lower() in truthy:
             flags.append(truthy[str(value).strip().lower()])
         else:

@@ -1,0 +1,174 @@
+"""The command line: outputs, exit codes, error text, and no file written on failure."""
+
+import json
+import subprocess
+import sys
+from importlib import resources
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from optimizer.constants import ALLOCATION_COLUMNS
+from optimizer.synthetic import demo_truth_model, simulate_long_history
+
+MODEL = {
+    "format": "budgetopt-model/1", "kpi": {"name": "revenue", "type": "revenue"},
+    "channels": [
+        {"name": "tv", "curve": {"type": "hill", "beta": 900000.0, "k": 250000.0, "s": 1.4},
+         "adstock": {"type": "geometric", "decay": 0.55, "normalized": False},
+         "current_spend": 80000.0},
+        {"name": "search", "curve": {"type": "exponential", "beta": 300000.0, "k": 60000.0},
+         "current_spend": 40000.0},
+        {"name": "social", "curve": {"type": "log", "beta": 50000.0, "k": 20000.0},
+         "current_spend": 30000.0},
+    ],
+}
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(MODEL))
+    return path
+
+
+def test_shipped_demo_history_is_the_documented_synthetic_sample():
+    shipped = pd.read_csv(resources.files("optimizer") / "data" / "demo_history.csv")
+    generated = simulate_long_history(demo_truth_model())
+    pd.testing.assert_frame_equal(shipped.reset_index(drop=True),
+                                  generated.reset_index(drop=True), check_dtype=False)
+
+
+def test_demo_writes_the_pipeline_files(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    for name in ("history.csv", "model.json", "allocation.csv"):
+        assert (tmp_path / "demo" / name).is_file()
+    allocation = pd.read_csv(tmp_path / "demo" / "allocation.csv")
+    assert tuple(allocation.columns) == ALLOCATION_COLUMNS
+    assert allocation["spend"].sum() == pytest.approx(allocation["current_spend"].sum())
+    assert "Open" in result.output and "status: optimal" in result.output
+
+
+def test_optimize_writes_the_contract_csv_and_prints_the_comparison(model_path, tmp_path):
+    out = tmp_path / "allocation.csv"
+    result = run("optimize", model_path, "--budget", 1_950_000, "--periods", 13, "--out", out,
+                 "--json", tmp_path / "summary.json")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert tuple(frame.columns) == ALLOCATION_COLUMNS
+    assert frame["spend"].sum() == pytest.approx(1_950_000)
+    assert list(frame["current_spend"]) == pytest.approx([80000 * 13, 40000 * 13, 30000 * 13])
+    assert (frame["kpi"].sum() >= frame["kpi_current"].sum())
+    for text in ("current", "recommended", "marginal roi", "method:", "status: optimal"):
+        assert text in result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["budget"] == 1_950_000
+
+
+def test_optimize_respects_a_constraints_file(model_path, tmp_path):
+    constraints = tmp_path / "rules.toml"
+    constraints.write_text("budget = 150000\n[channels.tv]\nmax = 20000\n"
+                           "[channels.social]\nfixed = 30000\n")
+    out = tmp_path / "allocation.csv"
+    result = run("optimize", model_path, "--constraints", constraints, "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out).set_index("channel")
+    assert frame.loc["tv", "spend"] <= 20000 + 1e-6
+    assert frame.loc["social", "spend"] == pytest.approx(30000)
+    assert frame.loc["social", "at_bound"] == "fixed"
+    assert frame["spend"].sum() == pytest.approx(150000)
+
+
+def test_fit_then_optimize_from_the_terminal(tmp_path):
+    history = tmp_path / "history.csv"
+    simulate_long_history(demo_truth_model(), seed=3).to_csv(history, index=False)
+    result = run("fit", history, "--format", "long", "--kpi", "revenue",
+                 "--channels", "TV=tv,search", "--out", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    assert "r2" in result.output
+    model = json.loads((tmp_path / "m.json").read_text())
+    assert [c["name"] for c in model["channels"]] == ["TV", "search"]
+    assert model["fit"]["r2"] > 0.8
+    result = run("optimize", tmp_path / "m.json", "--out", tmp_path / "a.csv")
+    assert result.exit_code == 0, result.output
+
+
+def failing(tmp_path, args, message, code=1):
+    out = tmp_path / "allocation.csv"
+    result = run(*args, "--out", out)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not out.exists()
+
+
+def test_infeasible_minimums_are_explained_with_numbers(model_path, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.tv]\nmin = 600000\n[channels.search]\nmin = 500000\n")
+    failing(tmp_path, ["optimize", model_path, "--budget", 1_000_000, "--constraints", rules],
+            "channel minimums add up to 1,100,000.00, more than the budget 1,000,000.00")
+
+
+def test_unknown_channel_in_constraints(model_path, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.tvv]\nmax = 5\n")
+    failing(tmp_path, ["optimize", model_path, "--budget", 100, "--constraints", rules],
+            "[channels.tvv]: the model has no channel 'tvv'; did you mean 'tv'?")
+
+
+def test_bad_toml_names_the_file(model_path, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.tv\nmax = 5\n")
+    failing(tmp_path, ["optimize", model_path, "--budget", 100, "--constraints", rules],
+            f"{rules}: not valid TOML")
+
+
+def test_bad_model_is_exit_1(tmp_path):
+    model = tmp_path / "bad.json"
+    model.write_text(json.dumps(dict(MODEL, channels=[{"name": "tv", "curve": {"type": "hil"}}])))
+    failing(tmp_path, ["optimize", model, "--budget", 100], "unknown curve type 'hil'")
+
+
+def test_existing_output_is_not_overwritten_on_failure(model_path, tmp_path):
+    out = tmp_path / "allocation.csv"
+    out.write_text("keep me\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.tv]\nmin = 5000000\n")
+    result = run("optimize", model_path, "--budget", 100, "--constraints", rules, "--out", out)
+    assert result.exit_code == 1
+    assert out.read_text() == "keep me\n"
+
+
+def test_usage_errors_exit_2(model_path, tmp_path):
+    result = run("optimize", model_path, "--periods", 0, "--out", tmp_path / "a.csv")
+    assert result.exit_code == 2
+    assert not (tmp_path / "a.csv").exists()
+    assert run("optimize", model_path).exit_code == 2  # --out missing
+
+
+def test_fit_reports_bad_history_cells(tmp_path):
+    history = tmp_path / "history.csv"
+    frame = simulate_long_history(demo_truth_model(), periods=30)
+    frame["spend"] = frame["spend"].astype(str)
+    frame.iloc[4, frame.columns.get_loc("spend")] = "n/a"
+    frame.to_csv(history, index=False)
+    failing(tmp_path, ["fit", history, "--format", "long", "--kpi", "revenue"],
+            "line 6, column 'spend': 'n/a' is not a number")
+
+
+def test_python_dash_m_cli_works():
+    result = subprocess.run([sys.executable, "-m", "cli", "--help"], capture_output=True,
+                            text=True, check=True)
+    assert "optimize" in result.stdout and "demo" in result.stdout
+
+
+def test_every_command_has_help():
+    for name, command in cli.commands.items():
+        assert command.help, name
