@@ -120,7 +120,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
     args = parser.parse_args()
-    sizes = [10, 100] if args.quick else [10, 100, SLSQP_MAX_N]
+    sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{platform.processor() or 'cpu'}; SLSQP options {SLSQP_OPTIONS}\n")
