@@ -53,9 +53,10 @@ def cli():
 def _register():
     from cli.demo import demo
     from cli.fit import fit
+    from cli.frontier import frontier
     from cli.optimize import optimize
 
-    for command in (demo, fit, optimize):
+    for command in (demo, fit, optimize, frontier):
         cli.add_command(command)
 
 

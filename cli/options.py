@@ -26,3 +26,58 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str]:
 
 def parse_list(text: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
+
+
+def objective_options(command):
+    """--objective, --kpi-value and the three target options."""
+    options = [
+        click.option("--objective", type=click.Choice(["kpi", "profit"]), default="kpi",
+                     show_default=True, help="kpi: most KPI for exactly the budget; profit: most "
+                     "kpi value - spend, the budget as a ceiling."),
+        click.option("--kpi-value", type=float, help="Money per unit of KPI (needed for profit "
+                     "of a conversions KPI; 1 for revenue)."),
+        click.option("--target-roi", type=float, help="Most KPI whose total ROI is at least R; "
+                     "the budget is a ceiling."),
+        click.option("--target-kpi", type=float, help="Least spend reaching KPI K; the budget "
+                     "is a ceiling."),
+        click.option("--target-mroi", type=float, help="Spend each channel until its marginal "
+                     "ROI falls to R; the budget is a ceiling."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, target_mroi):
+    """The :class:`Objective` the options ask for; conflicting options are a usage error."""
+    from optimizer.objectives import Objective
+
+    targets = {"target_roi": target_roi, "target_kpi": target_kpi, "target_mroi": target_mroi}
+    given = [name for name, value in targets.items() if value is not None]
+    if len(given) > 1 or (given and objective == "profit"):
+        flags = [f"--{name.replace('_', '-')}" for name in given]
+        flags += ["--objective profit"] if objective == "profit" else []
+        raise click.UsageError(f"use just one of {', '.join(flags)}")
+    kind = given[0] if given else objective
+    goal = Objective(kind=kind, target=targets.get(kind),
+                     kpi_value=1.0 if kpi_value is None else kpi_value)
+    goal.check_kpi_type(model.kpi_type, kpi_value is not None)
+    return goal
+
+
+def solver_options(command):
+    """--gap and --time-limit."""
+    from optimizer.constants import DEFAULT_GAP_TOLERANCE
+
+    command = click.option("--time-limit", type=click.FloatRange(min=0), default=60.0,
+                           show_default=True, help="Seconds before the search stops and "
+                           "reports the gap it reached.")(command)
+    return click.option("--gap", type=click.FloatRange(min=0), default=DEFAULT_GAP_TOLERANCE,
+                        show_default=True, help="Relative optimality gap at which the search "
+                        "stops.")(command)
+
+
+def solver_settings(gap, time_limit):
+    from optimizer.solvers import SolverSettings
+
+    return SolverSettings(gap_tolerance=gap, time_limit=time_limit)

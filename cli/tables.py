@@ -68,8 +68,34 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
              f"status: {result.status}; gap to the proven upper bound {result.gap:.2e} "
              f"(bound {money(result.upper_bound)}); {result.nodes} node(s), "
              f"{result.seconds:.2f} s"]
+    if result.objective_value != kpi:
+        lines.insert(3, f"objective: {result.objective}; value {money(result.objective_value)}")
+    else:
+        lines.insert(3, f"objective: {result.objective}")
+    if result.shadow_prices:
+        lines += ["", "binding constraints (objective gained per unit of relaxation):",
+                  format_table(["constraint", "shadow price"],
+                               [[s.name, f"{s.value:.4g}"] for s in result.shadow_prices])]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+def frontier_table(frontier) -> str:
+    """Budget, best KPI, ROI and marginal ROI per row, with the break-even budget marked."""
+    frame = frontier.to_frame()
+    marked = None
+    if frontier.break_even is not None:
+        marked = int((frame["budget"] - frontier.break_even).abs().idxmin())
+    rows = [[money(r.budget), money(r.kpi), ratio(r.roi), ratio(r.marginal_roi),
+             "<- break-even" if i == marked else ""] for i, r in enumerate(frame.itertuples())]
+    text = format_table(["budget", "kpi", "roi", "marginal roi", ""], rows)
+    if frontier.break_even is not None:
+        text += (f"\nbreak-even budget (marginal ROI = 1): {money(frontier.break_even)}; beyond "
+                 f"it the next unit of budget returns less than it costs")
+    if frontier.infeasible:
+        text += (f"\n{len(frontier.infeasible)} budget(s) cannot meet the rules and are left "
+                 f"out: {', '.join(money(b) for b in frontier.infeasible[:5])}")
+    return text
 
 
 def fit_table(fit: dict) -> str:

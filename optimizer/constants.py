@@ -22,5 +22,7 @@ GAP_LIMIT = "feasible_gap"  # stopped by a node or time limit; the gap says how 
 # Methods, as reported in outputs.
 METHOD_KKT = "exact KKT (equal marginal ROI, multiplier to machine precision)"
 METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
+METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS via PuLP)"
+METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS via PuLP)"
 
 DEFAULT_GAP_TOLERANCE = 1e-6

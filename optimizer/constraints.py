@@ -1,8 +1,10 @@
-"""The constraints file (TOML): a budget and per-channel rules.
+"""The constraints file (TOML): a budget, per-channel rules, groups and ratios.
 
 Per channel: ``min``, ``max``, ``fixed``, ``max_change`` (a share of the channel's current
-spend) and ``min_if_on`` (a minimum commitment: 0, or at least this much). Amounts are totals
-over the optimisation horizon, like the budget.
+spend) and ``min_if_on`` (a minimum commitment: 0, or at least this much). ``[[groups]]`` bound
+the spend of a set of channels (``min``/``max`` absolute, ``min_share``/``max_share`` of the total
+spend). ``[[ratios]]`` bound one channel's or group's spend relative to another's. Amounts are
+totals over the optimisation horizon, like the budget.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from pathlib import Path
 from .errors import InputError
 from .validation import did_you_mean, is_number
 
-__all__ = ["ChannelRules", "Constraints", "read_constraints"]
+__all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
 
 CHANNEL_KEYS = ("min", "max", "fixed", "max_change", "min_if_on")
-TOP_LEVEL_KEYS = ("budget", "channels")
+GROUP_KEYS = ("name", "channels", "min", "max", "min_share", "max_share")
+RATIO_KEYS = ("name", "numerator", "denominator", "min", "max")
+TOP_LEVEL_KEYS = ("budget", "channels", "groups", "ratios")
 
 
 @dataclass(frozen=True)
@@ -32,19 +36,59 @@ class ChannelRules:
 
 
 @dataclass(frozen=True)
+class GroupRule:
+    """Bounds on the total spend of ``channels``: absolute, and as shares of all spend."""
+
+    name: str
+    channels: tuple[str, ...]
+    min: float | None = None
+    max: float | None = None
+    min_share: float | None = None
+    max_share: float | None = None
+
+
+@dataclass(frozen=True)
+class RatioRule:
+    """``min <= spend(numerator) / spend(denominator) <= max``; each side a channel or group."""
+
+    name: str
+    numerator: str
+    denominator: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
 class Constraints:
     budget: float | None = None
     channels: dict[str, ChannelRules] = field(default_factory=dict)
+    groups: tuple[GroupRule, ...] = ()
+    ratios: tuple[RatioRule, ...] = ()
     source: str = "constraints"
+
+    def members(self, name: str) -> tuple[str, ...]:
+        """The channels of a group, or the channel itself (for ratio sides)."""
+        for group in self.groups:
+            if group.name == name:
+                return group.channels
+        return (name,)
 
     def check_channels(self, names) -> None:
         """Raise naming every channel in the rules that the model does not have."""
         known = set(names)
-        problems = []
-        for name in self.channels:
-            if name not in known:
-                advice = did_you_mean(name, known, f"its channels: {', '.join(sorted(known)[:10])}")
-                problems.append(f"[channels.{name}]: the model has no channel '{name}'; {advice}")
+        hint = lambda name: did_you_mean(name, known,
+                                         f"its channels: {', '.join(sorted(known)[:10])}")
+        problems = [f"[channels.{name}]: the model has no channel '{name}'; {hint(name)}"
+                    for name in self.channels if name not in known]
+        for group in self.groups:
+            problems += [f"group '{group.name}': the model has no channel '{name}'; {hint(name)}"
+                         for name in group.channels if name not in known]
+        group_names = {group.name for group in self.groups}
+        for ratio in self.ratios:
+            for side in (ratio.numerator, ratio.denominator):
+                if side not in known and side not in group_names:
+                    problems.append(f"ratio '{ratio.name}': '{side}' is neither a channel nor a "
+                                    f"group; {hint(side)}")
         if problems:
             raise InputError.collected(f"{self.source}: unknown channel(s):", problems)
 
@@ -65,7 +109,7 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
     problems: list[str] = []
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(_unknown_key(key, TOP_LEVEL_KEYS, "top level"))
+            problems.append(f"top level: {_unknown_key(key, TOP_LEVEL_KEYS)}")
     budget = data.get("budget")
     if budget is not None and not (is_number(budget) and budget >= 0):
         problems.append(f"budget must be a number >= 0, got {budget!r}")
@@ -79,10 +123,86 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
             problems.append(f"[channels.{name}] must be a table, e.g. min = 1000")
             continue
         rules[name] = _channel_rules(name, table, problems)
+    groups = tuple(_group(i, table, problems) for i, table in
+                   enumerate(_table_list(data, "groups", problems)))
+    ratios = tuple(_ratio(i, table, problems) for i, table in
+                   enumerate(_table_list(data, "ratios", problems)))
+    names = [group.name for group in groups]
+    problems += [f"[[groups]]: the name '{name}' is used twice" for name in
+                 sorted({n for n in names if names.count(n) > 1})]
+    problems += [f"group '{name}' has the name of a channel; rename the group"
+                 for name in names if name in rules]
     if problems:
         raise InputError.collected(f"{source}: invalid constraints:", problems)
     return Constraints(budget=None if budget is None else float(budget), channels=rules,
-                       source=source)
+                       groups=groups, ratios=ratios, source=source)
+
+
+def _table_list(data: dict, key: str, problems: list[str]) -> list[dict]:
+    tables = data.get(key, [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        problems.append(f"{key} must be written as [[{key}]] tables")
+        return []
+    return tables
+
+
+def _amounts(where: str, table: dict, keys, problems: list[str]) -> dict:
+    """The numeric keys of a table, each checked to be a number >= 0."""
+    values = {}
+    for key in keys:
+        if key not in table:
+            continue
+        value = table[key]
+        if not is_number(value) or value < 0:
+            problems.append(f"{where}.{key} must be a number >= 0, got {value!r}")
+        else:
+            values[key] = float(value)
+    return values
+
+
+def _group(index: int, table: dict, problems: list[str]) -> GroupRule:
+    name = table.get("name")
+    where = f"group '{name}'" if isinstance(name, str) and name else f"groups[{index}]"
+    if not (isinstance(name, str) and name):
+        problems.append(f"{where}: missing name = \"...\"")
+        name = f"groups[{index}]"
+    problems += [f"{where}: {_unknown_key(key, GROUP_KEYS)}" for key in table
+                 if key not in GROUP_KEYS]
+    channels = table.get("channels")
+    if not (isinstance(channels, list) and channels and all(isinstance(c, str) for c in channels)):
+        problems.append(f"{where}: channels must be a non-empty list of channel names")
+        channels = []
+    values = _amounts(where, table, ("min", "max", "min_share", "max_share"), problems)
+    for key in ("min_share", "max_share"):
+        if values.get(key, 0.0) > 1:
+            problems.append(f"{where}.{key} is a share of the total, between 0 and 1; got "
+                            f"{values[key]:g}")
+    for low, high in (("min", "max"), ("min_share", "max_share")):
+        if low in values and high in values and values[low] > values[high]:
+            problems.append(f"{where}: {low} ({values[low]:,.2f}) is above {high} "
+                            f"({values[high]:,.2f})")
+    if not values:
+        problems.append(f"{where}: set at least one of min, max, min_share, max_share")
+    return GroupRule(name=name, channels=tuple(channels), **values)
+
+
+def _ratio(index: int, table: dict, problems: list[str]) -> RatioRule:
+    numerator, denominator = table.get("numerator"), table.get("denominator")
+    default = f"{numerator}/{denominator}"
+    name = table.get("name", default)
+    where = f"ratio '{name}'"
+    problems += [f"{where}: {_unknown_key(key, RATIO_KEYS)}" for key in table
+                 if key not in RATIO_KEYS]
+    for key, side in (("numerator", numerator), ("denominator", denominator)):
+        if not (isinstance(side, str) and side):
+            problems.append(f"{where}: missing {key} = \"channel or group\"")
+    values = _amounts(where, table, ("min", "max"), problems)
+    if not values:
+        problems.append(f"{where}: set min and/or max (numerator >= min x denominator)")
+    if "min" in values and "max" in values and values["min"] > values["max"]:
+        problems.append(f"{where}: min ({values['min']:g}) is above max ({values['max']:g})")
+    return RatioRule(name=str(name), numerator=str(numerator), denominator=str(denominator),
+                     **values)
 
 
 def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
@@ -90,7 +210,7 @@ def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
     for key, value in table.items():
         where = f"channels.{name}.{key}"
         if key not in CHANNEL_KEYS:
-            problems.append(_unknown_key(key, CHANNEL_KEYS, f"[channels.{name}]"))
+            problems.append(f"[channels.{name}]: {_unknown_key(key, CHANNEL_KEYS)}")
         elif not is_number(value) or value < 0:
             problems.append(f"{where} must be a number >= 0, got {value!r}")
         else:
@@ -107,7 +227,7 @@ def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
     return rules
 
 
-def _unknown_key(key, allowed, where) -> str:
+def _unknown_key(key, allowed) -> str:
     advice = did_you_mean(key, allowed, f"allowed: {', '.join(allowed)}")
-    return f"{where}: unknown key '{key}'; {advice}"
+    return f"unknown key '{key}'; {advice}"
 

@@ -256,6 +256,14 @@ class CurveSet:
         family = FAMILY_BY_CODE[self.family[i]]
         return family.value(np.asarray(x, float), self.beta[i], self.k[i], self.s[i])
 
+    def channel_marginal(self, i: int, x):
+        """Channel ``i``'s marginal at every point of ``x`` (any shape)."""
+        family = FAMILY_BY_CODE[self.family[i]]
+        x = np.asarray(x, float)
+        shape = np.broadcast_shapes(x.shape)
+        full = lambda v: np.full(shape, v)
+        return family.marginal(x, full(self.beta[i]), full(self.k[i]), full(self.s[i]))
+
     def marginal(self, x):
         return self._apply("marginal", x)
 

@@ -1,4 +1,4 @@
-"""The allocation problem: curves over the horizon, a budget and per-channel spend bounds."""
+"""The allocation problem: curves over the horizon, a budget, spend bounds and linear rules."""
 
 from __future__ import annotations
 
@@ -10,16 +10,33 @@ from .constraints import Constraints
 from .curves import CurveSet
 from .errors import InfeasibleError, InputError
 from .model import MediaModel
+from .objectives import Objective
 
-__all__ = ["AllocationProblem", "build_problem"]
+__all__ = ["AllocationProblem", "LinearRule", "build_problem"]
+
+
+@dataclass(frozen=True)
+class LinearRule:
+    """``lower <= sum(coef * spend[index]) <= upper``, named for messages and shadow prices."""
+
+    name: str
+    index: np.ndarray
+    coef: np.ndarray
+    lower: float = -np.inf
+    upper: float = np.inf
+
+    def activity(self, spend) -> float:
+        return float(self.coef @ np.asarray(spend)[self.index])
 
 
 @dataclass(frozen=True)
 class AllocationProblem:
-    """Maximise the sum of ``curves`` over channels, spending exactly ``budget``.
+    """Maximise ``sum(curves(spend)) - price * sum(spend)`` over channels.
 
-    Arrays have shape ``(n_channels,)`` and hold horizon totals. A channel with
+    The spend adds up to exactly ``budget`` when ``price`` is 0, and to at most ``budget``
+    otherwise. Arrays have shape ``(n_channels,)`` and hold horizon totals. A channel with
     ``min_if_on[i] > 0`` spends either 0 or between ``max(lower, min_if_on)`` and ``upper``.
+    ``rules`` are linear constraints across channels (groups, ratios).
     """
 
     names: tuple[str, ...]
@@ -29,6 +46,8 @@ class AllocationProblem:
     upper: np.ndarray
     min_if_on: np.ndarray
     current: np.ndarray
+    rules: tuple[LinearRule, ...] = ()
+    price: float = 0.0
 
     def __post_init__(self):
         n = len(self.names)
@@ -50,12 +69,26 @@ class AllocationProblem:
         """The least each channel can spend (0 for a channel that may switch off)."""
         return np.where(self.can_switch_off, 0.0, np.maximum(self.lower, self.min_if_on))
 
+    @property
+    def budget_is_ceiling(self) -> bool:
+        return self.price > 0
+
+    @property
+    def is_separable(self) -> bool:
+        """No rule links channels: the exact separable solver applies."""
+        return not self.rules
+
     def value(self, spend) -> float:
+        """Total KPI of a spend vector."""
         return float(self.curves.value(spend).sum())
+
+    def objective_value(self, spend) -> float:
+        return self.value(spend) - self.price * float(np.sum(spend))
 
 
 def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
-                  constraints: Constraints | None = None, efficiency=1.0) -> AllocationProblem:
+                  constraints: Constraints | None = None, objective: Objective | None = None,
+                  efficiency=1.0) -> AllocationProblem:
     """Turn a model, a horizon budget and channel rules into an :class:`AllocationProblem`.
 
     Raises:
@@ -97,11 +130,62 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
     if problems:
         raise InfeasibleError.collected("the channel rules contradict each other:", problems)
     upper = np.minimum(upper, budget)
-    problem = AllocationProblem(names=model.names, curves=model.horizon_curves(periods, efficiency),
-                                budget=float(budget), lower=lower, upper=upper,
-                                min_if_on=min_if_on, current=current)
+    objective = objective or Objective()
+    problem = AllocationProblem(
+        names=model.names, curves=model.horizon_curves(periods, efficiency), budget=float(budget),
+        lower=lower, upper=upper, min_if_on=min_if_on, current=current,
+        rules=linear_rules(constraints, model.names, exact_budget=float(budget)
+                           if not objective.budget_is_ceiling else None),
+        price=objective.price)
     check_budget_fits(problem)
     return problem
+
+
+def linear_rules(constraints: Constraints, names, *, exact_budget: float | None):
+    """Groups and ratios as :class:`LinearRule` rows over the channel spend vector.
+
+    Shares are of the total spend: with an exact budget that total is the budget (a sparse
+    row); with a budget ceiling it is the sum of all spend (a dense row).
+    """
+    index = {name: i for i, name in enumerate(names)}
+    everyone = np.arange(len(names))
+    rules = []
+
+    def row(name, weights: dict[int, float], lower=-np.inf, upper=np.inf):
+        idx = np.fromiter(weights, dtype=np.int64, count=len(weights))
+        coef = np.fromiter(weights.values(), dtype=float, count=len(weights))
+        rules.append(LinearRule(name, idx, coef, lower, upper))
+
+    for group in constraints.groups:
+        members = {index[c]: 1.0 for c in group.channels}
+        where = f"group '{group.name}'"
+        if group.min is not None or group.max is not None:
+            row(f"{where} min/max", members, group.min if group.min is not None else -np.inf,
+                group.max if group.max is not None else np.inf)
+        for key, share in (("min_share", group.min_share), ("max_share", group.max_share)):
+            if share is None:
+                continue
+            bound = {"lower": 0.0} if key == "min_share" else {"upper": 0.0}
+            if exact_budget is not None:
+                bound = {k: share * exact_budget for k in bound}
+                row(f"{where} {key}", members, **bound)
+            else:
+                weights = {i: -share for i in everyone}
+                for i in members:
+                    weights[i] += 1.0
+                row(f"{where} {key}", weights, **bound)
+    for ratio in constraints.ratios:
+        for key, factor in (("min", ratio.min), ("max", ratio.max)):
+            if factor is None:
+                continue
+            weights: dict[int, float] = {}
+            for c in constraints.members(ratio.numerator):
+                weights[index[c]] = weights.get(index[c], 0.0) + 1.0
+            for c in constraints.members(ratio.denominator):
+                weights[index[c]] = weights.get(index[c], 0.0) - factor
+            bound = {"lower": 0.0} if key == "min" else {"upper": 0.0}
+            row(f"ratio '{ratio.name}' {key} {factor:g}", weights, **bound)
+    return tuple(rules)
 
 
 def check_budget_fits(problem: AllocationProblem) -> None:
@@ -112,7 +196,7 @@ def check_budget_fits(problem: AllocationProblem) -> None:
             f"channel minimums add up to {lowest.sum():,.2f}, more than the budget "
             f"{problem.budget:,.2f} ({_largest(problem.names, lowest)}); "
             f"lower a minimum or raise the budget.")
-    if problem.upper.sum() < problem.budget * (1 - 1e-12):
+    if not problem.budget_is_ceiling and problem.upper.sum() < problem.budget * (1 - 1e-12):
         raise InfeasibleError(
             f"channel maximums add up to {problem.upper.sum():,.2f}, less than the budget "
             f"{problem.budget:,.2f}; raise a maximum or lower the budget (every curve is "

@@ -11,7 +11,15 @@ import pandas as pd
 from .constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
 from .problem import AllocationProblem
 
-__all__ = ["AllocationResult"]
+__all__ = ["AllocationResult", "ShadowPrice"]
+
+
+@dataclass(frozen=True)
+class ShadowPrice:
+    """Objective gained per unit by relaxing a binding rule (per unit of money or of ratio)."""
+
+    name: str
+    value: float
 
 
 @dataclass(frozen=True)
@@ -23,8 +31,10 @@ class AllocationResult:
         status: ``"optimal"`` (within the gap tolerance) or ``"feasible_gap"`` (stopped early).
         method: the algorithm that produced the answer, in words.
         gap: relative distance of the answer's KPI from the proven upper bound.
-        upper_bound: no allocation can reach a higher media KPI than this.
+        upper_bound: no allocation reaches a higher objective value than this (the media KPI,
+            less ``price`` times spend for profit-type objectives).
         multiplier: marginal KPI of one more unit of budget (the KKT multiplier).
+        shadow_prices: binding rules and what relaxing each by one unit would gain.
     """
 
     problem: AllocationProblem
@@ -37,6 +47,8 @@ class AllocationResult:
     nodes: int = 1
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    shadow_prices: tuple[ShadowPrice, ...] = field(default=())
+    objective: str = "most KPI for the budget"
 
     @cached_property
     def kpi(self) -> np.ndarray:
@@ -61,6 +73,10 @@ class AllocationResult:
     @property
     def total_spend(self) -> float:
         return float(self.spend.sum())
+
+    @property
+    def objective_value(self) -> float:
+        return self.problem.objective_value(self.spend)
 
     @property
     def at_bound(self) -> np.ndarray:
@@ -92,10 +108,13 @@ class AllocationResult:
     def summary(self) -> dict:
         """Totals and optimality facts, as written by ``--json``."""
         return {
+            "objective": self.objective, "objective_value": self.objective_value,
             "method": self.method, "status": self.status, "gap": self.gap,
             "upper_bound": self.upper_bound, "budget": self.problem.budget,
             "spend": self.total_spend, "kpi": self.total_kpi,
             "kpi_current": self.total_kpi_current, "spend_current": float(self.problem.current.sum()),
             "marginal_roi_of_budget": self.multiplier, "nodes": self.nodes,
             "seconds": self.seconds, "notes": list(self.notes),
+            "binding_constraints": [{"name": s.name, "shadow_price": s.value}
+                                    for s in self.shadow_prices],
         }

@@ -87,30 +87,45 @@ class Relaxation:
     lam: float
 
 
-def solve_relaxation(envelope: Envelope, budget: float) -> Relaxation | None:
-    """Maximise the sum of envelopes with spend adding up to ``budget``; None if infeasible.
+def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0) -> Relaxation | None:
+    """Maximise sum(envelope) - price * sum(spend); None if the budget cannot be met.
 
+    With ``price`` 0 the spend adds up to exactly ``budget``; with a positive price the budget is
+    a ceiling and binds only when spending until every marginal falls to ``price`` costs more.
     The total spend at multiplier ``lam`` falls as ``lam`` rises; Brent's method finds the
     ``lam`` where it crosses the budget, and the residual of the final bracket is given to the
     channels whose spend changes inside it, one at a time (so at most one chord is left partly
     used, which keeps the rounding in branch-and-bound tight).
     """
     low_total, high_total = envelope.a.sum(), envelope.domains.hi.sum()
-    scale = max(budget, 1.0)
-    if low_total > budget + 1e-9 * scale or high_total < budget - 1e-9 * scale:
+    tolerance = 1e-9 * max(budget, 1.0)
+    if low_total > budget + tolerance:
+        return None
+    if price > 0:
+        spend = envelope.spend(price)
+        if spend.sum() <= budget:
+            return _relaxation(envelope, spend, price, price)
+    elif high_total < budget - tolerance:
         return None
     if high_total <= budget:
-        return _relaxation(envelope, envelope.domains.hi.copy(), 0.0)
+        return _relaxation(envelope, envelope.domains.hi.copy(), price, price)
     if low_total >= budget:
-        return _relaxation(envelope, envelope.a.copy(), np.inf)
+        return _relaxation(envelope, envelope.a.copy(), np.inf, price)
 
     total = lambda log_lam: envelope.spend(np.exp(log_lam)).sum() - budget
     log_high = np.log(_largest_marginal(envelope))
-    while total(log_high) > 0:
+    for _ in range(200):
+        if total(log_high) <= 0:
+            break
         log_high += 5.0
-    log_low = np.log(max(envelope.curves.marginal(envelope.domains.hi).min(), 1e-300))
-    while total(log_low) < 0:
-        log_low -= 5.0
+    if price > 0:
+        log_low = np.log(price)
+    else:
+        log_low = np.log(max(envelope.curves.marginal(envelope.domains.hi).min(), 1e-300))
+        for _ in range(200):
+            if total(log_low) >= 0:
+                break
+            log_low -= 5.0
     root = brentq(total, log_low, log_high, xtol=1e-15, rtol=4 * np.finfo(float).eps,
                   maxiter=500)
     step = 1e-13 * max(1.0, abs(root))
@@ -123,11 +138,12 @@ def solve_relaxation(envelope: Envelope, budget: float) -> Relaxation | None:
     residual = budget - less.sum()
     before = np.cumsum(room) - room
     spend = less + np.clip(residual - before, 0.0, room)
-    return _relaxation(envelope, spend, float(np.exp(root)))
+    return _relaxation(envelope, spend, float(np.exp(root)), price)
 
 
-def _relaxation(envelope: Envelope, spend: np.ndarray, lam: float) -> Relaxation:
-    return Relaxation(spend=spend, bound=float(envelope.value(spend).sum()), lam=lam)
+def _relaxation(envelope: Envelope, spend: np.ndarray, lam: float, price: float) -> Relaxation:
+    bound = float(envelope.value(spend).sum()) - price * float(spend.sum())
+    return Relaxation(spend=spend, bound=bound, lam=lam)
 
 
 def _largest_marginal(envelope: Envelope) -> float:

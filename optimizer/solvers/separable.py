@@ -24,7 +24,7 @@ from ..problem import AllocationProblem
 from ..result import AllocationResult
 from .envelope import Domains, Envelope, Relaxation, solve_relaxation
 
-__all__ = ["SeparableSolver"]
+__all__ = ["SeparableSolver", "relative_gap"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SeparableSolver:
     def solve(self, problem: AllocationProblem) -> AllocationResult:
         started = time.perf_counter()
         root = Envelope(problem.curves, _domains(problem))
-        relaxation = solve_relaxation(root, problem.budget)
+        relaxation = solve_relaxation(root, problem.budget, problem.price)
         if relaxation is None:
             raise InfeasibleError(_no_combination_message(problem))
         if not _needs_branching(root, relaxation.spend):
@@ -68,15 +68,15 @@ class SeparableSolver:
                 break
             _, _, envelope, node = heapq.heappop(queue)
             nodes += 1
-            dive = self._dive(envelope, node, problem.budget)
+            dive = self._dive(envelope, node, problem)
             if dive is not None:
-                value = problem.value(dive.spend)
+                value = problem.objective_value(dive.spend)
                 if value > best_value:
                     best, best_value = dive, value
             if not _needs_branching(envelope, node.spend):
                 continue
             for child in _children(envelope, node.spend):
-                child_node = solve_relaxation(child, problem.budget)
+                child_node = solve_relaxation(child, problem.budget, problem.price)
                 if child_node is None:
                     continue
                 if child_node.bound - best_value <= self._slack(best_value):
@@ -89,7 +89,7 @@ class SeparableSolver:
         return self._result(problem, best.spend, open_bound, best.lam,
                             METHOD_BRANCH_AND_BOUND, nodes=nodes, started=started)
 
-    def _dive(self, envelope: Envelope, node: Relaxation, budget: float) -> Relaxation | None:
+    def _dive(self, envelope: Envelope, node: Relaxation, problem) -> Relaxation | None:
         """A feasible point near the relaxation: move chord channels to an end, re-solve."""
         for _ in range(50):
             if not _needs_branching(envelope, node.spend):
@@ -97,7 +97,7 @@ class SeparableSolver:
             i = _branch_channel(envelope, node.spend)
             best = None
             for child in _ends(envelope, i):
-                candidate = solve_relaxation(child, budget)
+                candidate = solve_relaxation(child, problem.budget, problem.price)
                 if candidate is not None and (best is None or candidate.bound > best[1].bound):
                     best = (child, candidate)
             if best is None:
@@ -109,12 +109,17 @@ class SeparableSolver:
         return self.gap_tolerance * max(abs(value), 1e-12)
 
     def _result(self, problem, spend, bound, lam, method, *, nodes, started) -> AllocationResult:
-        value = problem.value(spend)
-        gap = max(0.0, bound - value) / max(abs(value), 1e-12)
+        value = problem.objective_value(spend)
+        gap = relative_gap(bound, value)
         status = OPTIMAL if gap <= self.gap_tolerance else GAP_LIMIT
         return AllocationResult(problem=problem, spend=spend, status=status, method=method,
                                 gap=gap, upper_bound=max(bound, value), multiplier=lam,
                                 nodes=nodes, seconds=time.perf_counter() - started)
+
+
+def relative_gap(bound: float, value: float) -> float:
+    """(bound - value) / |value|, never negative."""
+    return max(0.0, bound - value) / max(abs(value), 1e-12)
 
 
 def _all_concave(problem: AllocationProblem) -> bool:

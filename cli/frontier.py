@@ -1,0 +1,45 @@
+"""``budgetopt frontier``: the best KPI for each budget in a range."""
+
+from __future__ import annotations
+
+import click
+
+from optimizer.constraints import read_constraints
+from optimizer.exports import write_csv
+from optimizer.frontier import budget_frontier
+from optimizer.model import read_model
+
+from .options import solver_options, solver_settings
+from .tables import frontier_table
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--from", "start", type=float, required=True, help="First budget (horizon total).")
+@click.option("--to", "stop", type=float, required=True, help="Last budget (horizon total).")
+@click.option("--steps", type=click.IntRange(min=2), default=11, show_default=True,
+              help="Number of budgets, evenly spaced.")
+@click.option("--periods", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Periods each budget is spread evenly over (steady state).")
+@click.option("--constraints", "constraints_path", type=click.Path(dir_okay=False),
+              help="Constraints TOML file (its budget is ignored here).")
+@click.option("--kpi-value", type=float, help="Money per conversion, to mark the break-even "
+              "budget of a conversions KPI.")
+@solver_options
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Frontier CSV to write.")
+def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_value, gap,
+             time_limit, out_path):
+    """Optimal KPI, ROI and marginal ROI for each budget in a range; marks the break-even budget.
+
+    \b
+    Example:
+      budgetopt frontier model.json --from 500000 --to 1500000 --steps 11 --out frontier.csv
+    """
+    model = read_model(model_path)
+    constraints = read_constraints(constraints_path) if constraints_path else None
+    result = budget_frontier(model, start, stop, steps, periods=periods, constraints=constraints,
+                             kpi_value=kpi_value, settings=solver_settings(gap, time_limit))
+    write_csv(result.to_frame(), out_path)
+    click.echo(frontier_table(result))
+    click.echo(f"wrote {out_path}")

@@ -1,0 +1,83 @@
+"""The budget frontier: the best KPI for each budget in a range, and the break-even budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .constants import KPI_REVENUE
+from .constraints import Constraints
+from .errors import InfeasibleError, InputError
+from .model import MediaModel
+from .objectives import PROFIT, Objective
+from .problem import build_problem
+from .result import AllocationResult
+from .solvers import SolverSettings, solve
+
+__all__ = ["Frontier", "budget_frontier"]
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Optimal allocations along a budget range.
+
+    Attributes:
+        results: one optimal allocation per feasible budget, in budget order.
+        infeasible: budgets of the range that the rules cannot meet.
+        break_even: the budget where the marginal ROI of the best plan falls to 1 (revenue KPI,
+            or a conversions KPI valued with ``kpi_value``); None when it cannot be computed.
+    """
+
+    results: tuple[AllocationResult, ...]
+    infeasible: tuple[float, ...]
+    break_even: float | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """frontier.csv: budget, kpi, roi, marginal_roi, then spend_<channel> per channel."""
+        rows = []
+        for result in self.results:
+            budget = result.problem.budget
+            row = {"budget": budget, "kpi": result.total_kpi,
+                   "roi": result.total_kpi / budget if budget else np.nan,
+                   "marginal_roi": result.multiplier}
+            row.update({f"spend_{name}": spend
+                        for name, spend in zip(result.problem.names, result.spend)})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
+                    periods: int = 1, constraints: Constraints | None = None,
+                    kpi_value: float | None = None,
+                    settings: SolverSettings = SolverSettings()) -> Frontier:
+    """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
+    if steps < 2 or not 0 <= start < stop:
+        raise InputError(f"the frontier needs 0 <= --from < --to and --steps >= 2; got from "
+                         f"{start:g}, to {stop:g}, steps {steps}.")
+    results, infeasible = [], []
+    for budget in np.linspace(start, stop, steps):
+        try:
+            results.append(solve(build_problem(model, float(budget), periods=periods,
+                                               constraints=constraints), settings))
+        except InfeasibleError:
+            infeasible.append(float(budget))
+    if not results:
+        raise InfeasibleError(f"no budget from {start:,.2f} to {stop:,.2f} meets the rules; "
+                              f"run optimize at one budget to see which rules conflict.")
+    return Frontier(tuple(results), tuple(infeasible),
+                    _break_even(model, stop, periods, constraints, kpi_value, settings))
+
+
+def _break_even(model, ceiling, periods, constraints, kpi_value, settings) -> float | None:
+    """Total spend of the most profitable plan: there the marginal ROI of budget equals 1."""
+    if model.kpi_type != KPI_REVENUE and kpi_value is None:
+        return None
+    goal = Objective(kind=PROFIT, kpi_value=kpi_value or 1.0)
+    try:
+        problem = build_problem(model, ceiling, periods=periods, constraints=constraints,
+                                objective=goal)
+        return solve(problem, settings).total_spend
+    except InfeasibleError:
+        return None

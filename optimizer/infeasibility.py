@@ -1,0 +1,105 @@
+"""Why no allocation satisfies the rules: quick arithmetic checks, then a minimal conflicting set.
+
+The conflicting set comes from a deletion filter: drop each rule in turn and keep it out when
+the rest is still infeasible. What remains is irreducible: every rule in it is needed for the
+conflict, so loosening any one of them resolves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from .problem import AllocationProblem
+from .solvers.lp_engine import make_solver
+
+__all__ = ["explain_infeasible"]
+
+BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    text: str
+
+
+def explain_infeasible(problem: AllocationProblem) -> str:
+    """A message naming the rules that conflict, with their numbers."""
+    simple = _arithmetic_conflict(problem)
+    if simple:
+        return simple
+    rules = _rules(problem)
+    keep = list(rules)
+    for rule in rules:
+        trial = [r for r in keep if r is not rule]
+        if not _feasible(problem, {r.name for r in trial}):
+            keep = trial
+    lines = "\n".join(f"  - {rule.text}" for rule in keep)
+    return ("no allocation satisfies these rules together; loosen or remove one of them:\n"
+            + lines)
+
+
+def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
+    """A rule over channels with non-negative weights that its channels' bounds cannot meet."""
+    highest = problem.upper
+    lowest = problem.lowest_spend
+    for rule in problem.rules:
+        if np.any(rule.coef < 0):
+            continue
+        reach = float(rule.coef @ highest[rule.index])
+        floor = float(rule.coef @ lowest[rule.index])
+        if rule.lower > reach * (1 + 1e-9):
+            return (f"{rule.name}: needs >= {rule.lower:,.2f}, but its channels' maximums add "
+                    f"up to {reach:,.2f}; lower the requirement or raise a channel's max.")
+        if rule.upper < floor * (1 - 1e-9):
+            return (f"{rule.name}: allows <= {rule.upper:,.2f}, but its channels' minimums add "
+                    f"up to {floor:,.2f}; raise the limit or lower a channel's min.")
+    return None
+
+
+def _rules(problem: AllocationProblem) -> list[_Rule]:
+    relation = "<=" if problem.budget_is_ceiling else "="
+    rules = [_Rule(BUDGET, f"budget: total spend {relation} {problem.budget:,.2f}")]
+    for rule in problem.rules:
+        bounds = []
+        if np.isfinite(rule.lower):
+            bounds.append(f">= {rule.lower:,.2f}")
+        if np.isfinite(rule.upper):
+            bounds.append(f"<= {rule.upper:,.2f}")
+        rules.append(_Rule(rule.name, f"{rule.name}: {' and '.join(bounds)}"))
+    for i, name in enumerate(problem.names):
+        if problem.lower[i] > 0:
+            rules.append(_Rule(f"min:{i}", f"channel '{name}' min: >= {problem.lower[i]:,.2f}"))
+        if problem.min_if_on[i] > 0:
+            rules.append(_Rule(f"commit:{i}", f"channel '{name}' min_if_on: 0 or >= "
+                                              f"{problem.min_if_on[i]:,.2f}"))
+        if problem.upper[i] < problem.budget:
+            rules.append(_Rule(f"max:{i}", f"channel '{name}' max: <= {problem.upper[i]:,.2f}"))
+    return rules
+
+
+def _feasible(problem: AllocationProblem, active: set[str]) -> bool:
+    """Whether some spend meets the ``active`` rules (channels' other bounds relaxed to 0..budget)."""
+    from .solvers.constrained import add_rules
+
+    lp = pulp.LpProblem("feasibility", pulp.LpMinimize)
+    spend = []
+    for i in range(len(problem.names)):
+        low = problem.lower[i] if f"min:{i}" in active else 0.0
+        high = problem.upper[i] if f"max:{i}" in active else problem.budget
+        x = pulp.LpVariable(f"x{i}", lowBound=low, upBound=high)
+        if f"commit:{i}" in active:
+            on = pulp.LpVariable(f"on{i}", cat=pulp.LpBinary)
+            lp += x >= problem.min_if_on[i] * on
+            lp += x <= high * on
+        spend.append(x)
+    lp += pulp.lpSum([])
+    skipped = {rule.name for rule in problem.rules if rule.name not in active}
+    if BUDGET not in active:
+        skipped.add(BUDGET)
+    add_rules(lp, problem, spend, skip=skipped)
+    lp.solve(make_solver(30.0))
+    return pulp.LpStatus[lp.status] == "Optimal"

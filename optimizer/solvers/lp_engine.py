@@ -1,0 +1,249 @@
+"""A PuLP model of response curves as piecewise-linear upper bounds, refined until certified.
+
+Each *term* is a curve f evaluated at an affine expression of the model's variables (a
+channel's spend; in a weekly plan, an adstocked level). Its domain is cut into segments:
+``zero`` (the point 0, for a channel that may be off), ``convex`` (the curve lies under the
+chord) and ``concave`` (the curve lies under every tangent). With more than one segment a binary
+picks the segment (the convex-hull, "perspective" form of the disjunction) and the model is a
+MILP; otherwise it is an LP. Either way its optimum is an upper bound on the true optimum, and
+its answer, evaluated on the true curves, a lower bound. :meth:`PiecewiseModel.refine` adds a
+tangent at the answer of every concave segment and splits every convex segment at the answer,
+so :func:`solve_certified` closes the two bounds in (Kelley's cutting planes for the concave
+parts, spatial branching for the convex ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Callable
+
+import numpy as np
+import pulp
+
+from ..curves import CurveSet
+
+__all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver"]
+
+ZERO, CONVEX, CONCAVE = "zero", "convex", "concave"
+INITIAL_TANGENTS = 12
+INITIAL_CONVEX_PIECES = 3
+LP_INFEASIBLE = ("Infeasible", "Unbounded")
+
+
+@cache
+def _silence_highs_banner() -> None:
+    """highspy prints a banner on stdout when its first solver object is made; swallow it."""
+    import highspy
+
+    with open(os.devnull, "w") as sink, contextlib.ExitStack() as stack:
+        saved = os.dup(1)
+        stack.callback(os.close, saved)
+        os.dup2(sink.fileno(), 1)
+        stack.callback(os.dup2, saved, 1)
+        highspy.Highs()
+
+
+def make_solver(time_limit: float | None = None, gap: float = 1e-9):
+    """HiGHS through highspy; PuLP's bundled CBC when highspy is not installed."""
+    try:
+        _silence_highs_banner()
+        return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
+    except ImportError:
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
+
+
+@dataclass
+class Segment:
+    a: float
+    b: float
+    kind: str
+    tangents: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CurveTerms:
+    """Curve ``i`` evaluated at ``expressions[i]``, which lies in [lo, hi] or at 0 if ``off``."""
+
+    curves: CurveSet
+    lo: np.ndarray
+    hi: np.ndarray
+    off: np.ndarray
+    expressions: list
+
+
+class PiecewiseModel:
+    """The segments of every term, and how they enter a PuLP problem."""
+
+    def __init__(self, terms: CurveTerms, hints=None):
+        self.terms = terms
+        inflection = terms.curves.inflection()
+        self.segments = [self._initial_segments(i, inflection[i], hints)
+                         for i in range(len(terms.curves))]
+        self._picks: dict[int, list] = {}
+
+    @property
+    def is_mip(self) -> bool:
+        return any(len(segments) > 1 for segments in self.segments)
+
+    def _initial_segments(self, i, inflection, hints) -> list[Segment]:
+        lo, hi = float(self.terms.lo[i]), float(self.terms.hi[i])
+        segments = [Segment(0.0, 0.0, ZERO)] if self.terms.off[i] else []
+        if hi <= lo:
+            return segments + [Segment(lo, lo, CONCAVE, [lo])]
+        if inflection > lo:
+            top = min(inflection, hi)
+            cuts = np.geomspace(max(lo, top * 1e-3), top, INITIAL_CONVEX_PIECES + 1)
+            cuts[0] = lo
+            segments += [Segment(float(a), float(b), CONVEX) for a, b in zip(cuts[:-1], cuts[1:])]
+            lo = top
+        if hi > lo:
+            tangents = list(np.geomspace(max(lo, hi * 1e-4), hi, INITIAL_TANGENTS))
+            if hints is not None and lo < hints[i] < hi:
+                tangents.append(float(hints[i]))
+            segments.append(Segment(lo, hi, CONCAVE, sorted(tangents)))
+        return segments
+
+    def add_to(self, problem: pulp.LpProblem) -> list:
+        """Add every term's constraints; return the variables bounding each f_i from above."""
+        self._picks = {}
+        return [self._add_term(problem, i) for i in range(len(self.segments))]
+
+    def _add_term(self, problem, i):
+        expression, segments = self.terms.expressions[i], self.segments[i]
+        curve = (self.terms.curves, i)
+        response = pulp.LpVariable(f"r{i}")
+        if len(segments) == 1:
+            segment = segments[0]
+            problem += (expression >= segment.a, f"term{i}_lo")
+            problem += (expression <= segment.b, f"term{i}_hi")
+            for cut in _cuts(curve, segment, expression, 1):
+                problem += response <= cut
+            return response
+        pick = [pulp.LpVariable(f"z{i}_{j}", cat=pulp.LpBinary) for j in range(len(segments))]
+        self._picks[i] = pick
+        problem += pulp.lpSum(pick) == 1
+        parts, bounds = [], []
+        for j, segment in enumerate(segments):
+            if segment.kind == ZERO:
+                continue
+            part, bound = pulp.LpVariable(f"x{i}_{j}", lowBound=0), pulp.LpVariable(f"y{i}_{j}")
+            problem += part >= segment.a * pick[j]
+            problem += part <= segment.b * pick[j]
+            for cut in _cuts(curve, segment, part, pick[j]):
+                problem += bound <= cut
+            parts.append(part)
+            bounds.append(bound)
+        problem += expression == pulp.lpSum(parts)
+        problem += response == pulp.lpSum(bounds)
+        return response
+
+    def chosen(self, i: int) -> Segment:
+        """The segment term ``i``'s answer lies in, after a solve."""
+        picks = self._picks.get(i)
+        if picks is None:
+            return self.segments[i][0]
+        return self.segments[i][int(np.argmax([p.value() or 0.0 for p in picks]))]
+
+    def refine(self, values: np.ndarray, tolerance: float) -> int:
+        """Tighten every term at its answer ``values[i]``; return how many changed."""
+        changed = 0
+        for i, x in enumerate(values):
+            segment = self.chosen(i)
+            near = tolerance * max(abs(x), 1.0)
+            if segment.kind == CONCAVE:
+                if all(abs(x - t) > near for t in segment.tangents):
+                    segment.tangents = sorted([*segment.tangents, float(x)])
+                    changed += 1
+            elif segment.kind == CONVEX and segment.a + near < x < segment.b - near:
+                where = self.segments[i].index(segment)
+                self.segments[i][where:where + 1] = [Segment(segment.a, float(x), CONVEX),
+                                                     Segment(float(x), segment.b, CONVEX)]
+                changed += 1
+        return changed
+
+    def fix_chosen(self) -> None:
+        """Keep only each term's chosen segment, turning the model into an LP (for duals)."""
+        self.segments = [[self.chosen(i)] for i in range(len(self.segments))]
+        self._picks = {}
+
+
+def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
+    """Linear upper bounds of f on ``segment``, scaled by ``on`` (1, or the segment's binary)."""
+    curves, i = curve
+    if segment.kind == CONVEX:
+        f_a, f_b = curves.channel_value(i, [segment.a, segment.b])
+        slope = (f_b - f_a) / (segment.b - segment.a)
+        return [float(f_a) * on + float(slope) * (x - segment.a * on)]
+    points = np.array(segment.tangents or [segment.b])
+    values = curves.channel_value(i, points)
+    slopes = curves.channel_marginal(i, points)
+    return [float(v) * on + float(s) * (x - float(t) * on)
+            for t, v, s in zip(points, values, slopes) if np.isfinite(s)]
+
+
+@dataclass
+class CertifiedSolution:
+    """Best answer found, the proven bound on the objective, and the last solved model."""
+
+    payload: object
+    value: float
+    bound: float
+    rounds: int
+    problem: pulp.LpProblem
+    handle: object
+    timed_out: bool
+
+
+def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, *,
+                    gap_tolerance: float, time_limit: float, max_rounds: int = 60):
+    """Solve, evaluate on the true curves, refine; repeat until the gap closes.
+
+    Args:
+        build: ``build(problem, responses) -> handle`` adds the caller's variables, constraints
+            and objective (the responses' sum included) to an empty maximisation problem.
+        evaluate: ``evaluate(handle) -> (true objective, term values, payload)``.
+
+    Returns:
+        A :class:`CertifiedSolution`, or None when the first model is infeasible.
+    """
+    deadline = time.perf_counter() + time_limit
+    best, bound, rounds = None, np.inf, 0
+    while True:
+        rounds += 1
+        problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
+        handle = build(problem, model.add_to(problem))
+        remaining = max(deadline - time.perf_counter(), 1.0)
+        problem.solve(make_solver(remaining))
+        status = pulp.LpStatus[problem.status]
+        if status in LP_INFEASIBLE or status == "Not Solved":
+            if best is None:
+                return None
+            break
+        bound = min(bound, _proven_bound(problem, model.is_mip))
+        value, values, payload = evaluate(handle)
+        if best is None or value > best.value:
+            best = CertifiedSolution(payload, value, bound, rounds, problem, handle, False)
+        gap = max(0.0, bound - best.value) / max(abs(best.value), 1e-12)
+        out_of_time = time.perf_counter() > deadline
+        if gap <= gap_tolerance or out_of_time or rounds >= max_rounds:
+            best.timed_out = out_of_time and gap > gap_tolerance
+            break
+        if model.refine(values, gap_tolerance * 1e-3) == 0:
+            break
+    best.bound, best.rounds = max(bound, best.value), rounds
+    return best
+
+
+def _proven_bound(problem: pulp.LpProblem, is_mip: bool) -> float:
+    """The solver's proven bound on the objective (MILP: its dual bound, not the incumbent)."""
+    objective = pulp.value(problem.objective)
+    solver_model = getattr(problem, "solverModel", None)
+    if is_mip and solver_model is not None and hasattr(solver_model, "getInfo"):
+        dual_bound = -solver_model.getInfo().mip_dual_bound  # HiGHS minimised -objective
+        if np.isfinite(dual_bound):
+            return max(objective, dual_bound)
+    return objective
