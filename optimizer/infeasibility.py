@@ -90,9 +90,9 @@ def _feasible(problem: AllocationProblem, active: set[str]) -> bool:
     for i in range(len(problem.names)):
         low = problem.lower[i] if f"min:{i}" in active else 0.0
         high = problem.upper[i] if f"max:{i}" in active else problem.budget
-        x = pulp.LpVariable(f"x{i}", lowBound=low, upBound=high)
+        x = lp.add_variable(f"x{i}", lowBound=low, upBound=high)
         if f"commit:{i}" in active:
-            on = pulp.LpVariable(f"on{i}", cat=pulp.LpBinary)
+            on = lp.add_variable(f"on{i}", 0, 1, cat=pulp.LpBinary)
             lp += x >= problem.min_if_on[i] * on
             lp += x <= high * on
         spend.append(x)

@@ -36,10 +36,11 @@ class ConstrainedSolver:
         from ..infeasibility import explain_infeasible  # the explainer builds on this module
 
         started = time.perf_counter()
-        spend = [pulp.LpVariable(f"x{i}", lowBound=0) for i in range(len(problem.names))]
-        model = PiecewiseModel(_terms(problem, spend), hints=_hints(problem))
+        model = PiecewiseModel(_terms(problem), hints=_hints(problem))
 
-        def build(lp, responses):
+        def build(lp, add_terms):
+            spend = [lp.add_variable(f"x{i}", lowBound=0) for i in range(len(problem.names))]
+            responses = add_terms(spend)
             lp += pulp.lpSum(responses) - problem.price * pulp.lpSum(spend)
             add_rules(lp, problem, spend)
             return spend
@@ -54,7 +55,7 @@ class ConstrainedSolver:
         if solution is None:
             raise InfeasibleError(explain_infeasible(problem))
         method = METHOD_MILP if model.is_mip else METHOD_LP
-        shadow = _shadow_prices(problem, model, build, spend)
+        shadow = _shadow_prices(problem, model, build)
         gap = relative_gap(solution.bound, solution.value)
         budget_price = next((s.value for s in shadow if s.name == BUDGET), problem.price)
         return AllocationResult(
@@ -80,9 +81,9 @@ def add_rules(lp: pulp.LpProblem, problem: AllocationProblem, spend, *, skip=())
             lp += (activity <= rule.upper, f"rule{k}_upper")
 
 
-def _terms(problem: AllocationProblem, spend) -> CurveTerms:
+def _terms(problem: AllocationProblem) -> CurveTerms:
     return CurveTerms(curves=problem.curves, lo=np.maximum(problem.lower, problem.min_if_on),
-                      hi=problem.upper, off=problem.can_switch_off, expressions=spend)
+                      hi=problem.upper, off=problem.can_switch_off)
 
 
 def _hints(problem: AllocationProblem):
@@ -93,12 +94,12 @@ def _hints(problem: AllocationProblem):
         return None
 
 
-def _shadow_prices(problem, model: PiecewiseModel, build, spend) -> tuple:
+def _shadow_prices(problem, model: PiecewiseModel, build) -> tuple:
     """Duals of the binding rows of the final LP (segments fixed where the model was a MILP)."""
     if model.is_mip:
         model.fix_chosen()
     lp = pulp.LpProblem("budgetopt_duals", pulp.LpMaximize)
-    build(lp, model.add_to(lp))
+    build(lp, lambda expressions: model.add_to(lp, expressions))
     lp.solve(make_solver(30.0))
     if pulp.LpStatus[lp.status] != "Optimal":
         return ()
@@ -112,7 +113,8 @@ def _shadow_prices(problem, model: PiecewiseModel, build, spend) -> tuple:
             labels[f"term{i}_lo"] = f"channel '{name}' min"
         if problem.upper[i] < problem.budget:
             labels[f"term{i}_hi"] = f"channel '{name}' max"
-    for key, constraint in lp.constraints.items():
-        if key in labels and constraint.pi is not None and abs(constraint.pi) > 1e-9:
-            prices.append(ShadowPrice(labels[key], -constraint.pi))
+    for key, label in labels.items():
+        constraint = lp.get_constraint_by_name(key)
+        if constraint is not None and constraint.pi is not None and abs(constraint.pi) > 1e-9:
+            prices.append(ShadowPrice(label, -constraint.pi))
     return tuple(prices)

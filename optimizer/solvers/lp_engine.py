@@ -66,13 +66,12 @@ class Segment:
 
 @dataclass(frozen=True)
 class CurveTerms:
-    """Curve ``i`` evaluated at ``expressions[i]``, which lies in [lo, hi] or at 0 if ``off``."""
+    """Curve ``i`` at a term's value, which lies in [lo, hi], or at 0 where ``off``."""
 
     curves: CurveSet
     lo: np.ndarray
     hi: np.ndarray
     off: np.ndarray
-    expressions: list
 
 
 class PiecewiseModel:
@@ -107,15 +106,17 @@ class PiecewiseModel:
             segments.append(Segment(lo, hi, CONCAVE, sorted(tangents)))
         return segments
 
-    def add_to(self, problem: pulp.LpProblem) -> list:
-        """Add every term's constraints; return the variables bounding each f_i from above."""
+    def add_to(self, problem: pulp.LpProblem, expressions) -> list:
+        """Add every term's constraints, term ``i`` valued by ``expressions[i]``; return the
+        variables bounding each f_i from above."""
         self._picks = {}
-        return [self._add_term(problem, i) for i in range(len(self.segments))]
+        return [self._add_term(problem, i, expression)
+                for i, expression in enumerate(expressions)]
 
-    def _add_term(self, problem, i):
-        expression, segments = self.terms.expressions[i], self.segments[i]
+    def _add_term(self, problem, i, expression):
+        segments = self.segments[i]
         curve = (self.terms.curves, i)
-        response = pulp.LpVariable(f"r{i}")
+        response = problem.add_variable(f"r{i}")
         if len(segments) == 1:
             segment = segments[0]
             problem += (expression >= segment.a, f"term{i}_lo")
@@ -123,14 +124,16 @@ class PiecewiseModel:
             for cut in _cuts(curve, segment, expression, 1):
                 problem += response <= cut
             return response
-        pick = [pulp.LpVariable(f"z{i}_{j}", cat=pulp.LpBinary) for j in range(len(segments))]
+        pick = [problem.add_variable(f"z{i}_{j}", 0, 1, cat=pulp.LpBinary)
+                for j in range(len(segments))]
         self._picks[i] = pick
         problem += pulp.lpSum(pick) == 1
         parts, bounds = [], []
         for j, segment in enumerate(segments):
             if segment.kind == ZERO:
                 continue
-            part, bound = pulp.LpVariable(f"x{i}_{j}", lowBound=0), pulp.LpVariable(f"y{i}_{j}")
+            part = problem.add_variable(f"x{i}_{j}", lowBound=0)
+            bound = problem.add_variable(f"y{i}_{j}")
             problem += part >= segment.a * pick[j]
             problem += part <= segment.b * pick[j]
             for cut in _cuts(curve, segment, part, pick[j]):
@@ -203,8 +206,10 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
     """Solve, evaluate on the true curves, refine; repeat until the gap closes.
 
     Args:
-        build: ``build(problem, responses) -> handle`` adds the caller's variables, constraints
-            and objective (the responses' sum included) to an empty maximisation problem.
+        build: ``build(problem, add_terms) -> handle`` adds the caller's variables, constraints
+            and objective to an empty maximisation problem; ``add_terms(expressions)`` adds the
+            curve terms at those expressions and returns their response variables, whose sum
+            belongs in the objective.
         evaluate: ``evaluate(handle) -> (true objective, term values, payload)``.
 
     Returns:
@@ -215,7 +220,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
     while True:
         rounds += 1
         problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
-        handle = build(problem, model.add_to(problem))
+        handle = build(problem, lambda expressions: model.add_to(problem, expressions))
         remaining = max(deadline - time.perf_counter(), 1.0)
         problem.solve(make_solver(remaining))
         status = pulp.LpStatus[problem.status]
