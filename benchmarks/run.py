@@ -1,7 +1,7 @@
-"""Benchmark: budgetopt's separable solver vs scipy SLSQP (the method PyMC-Marketing and
-LightweightMMM use) on the same seeded instances.
+"""Benchmarks: the rule-aware engine (constrained.py), then budgetopt's separable solver vs
+scipy SLSQP (the method PyMC-Marketing and LightweightMMM use) on the same seeded instances.
 
-Run:  python benchmarks/run.py            (add --quick for a short smoke run)
+Run:  python benchmarks/run.py   (--quick: a short smoke run; --only SECTION: one section)
 
 For each instance every solver gets the same curves, bounds and budget. SLSQP starts from the
 even split (as those tools do), on spend scaled to budget / n, in two variants: with analytic
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 from scipy.optimize import minimize
@@ -24,6 +23,9 @@ from scipy.optimize import minimize
 from optimizer.curves import CurveSet
 from optimizer.problem import AllocationProblem
 from optimizer.solvers.separable import SeparableSolver
+
+import constrained
+from common import timed
 
 SLSQP_OPTIONS = {"ftol": 1e-9, "maxiter": 1000}
 SLSQP_MAX_N = {"analytic": 300, "finite-diff": 100}  # larger runs take minutes
@@ -65,12 +67,6 @@ def solve_slsqp(problem: AllocationProblem, gradient: str):
     if abs(x.sum() - problem.budget) > 1e-6 * problem.budget:
         return np.nan
     return problem.value(x)
-
-
-def timed(function, *args):
-    started = time.perf_counter()
-    value = function(*args)
-    return value, time.perf_counter() - started
 
 
 def run(sizes, big_sizes, seeds):
@@ -119,7 +115,14 @@ def print_table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
+    parser.add_argument("--only", choices=["separable", "constrained"],
+                        help="run one section only")
     args = parser.parse_args()
+    if args.only != "separable":
+        constrained.run(seeds=1 if args.quick else 3)
+        print()
+    if args.only == "constrained":
+        return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
     print(f"python {platform.python_version()} on {platform.machine()}, "

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -172,3 +173,89 @@ def test_python_dash_m_cli_works():
 def test_every_command_has_help():
     for name, command in cli.commands.items():
         assert command.help, name
+
+
+GROUP_RULES = """
+[channels.tv]
+max_change = 0.6
+[[groups]]
+name = "digital"
+channels = ["search", "social"]
+max_share = 0.2
+[[ratios]]
+numerator = "tv"
+denominator = "social"
+min = 1.5
+"""
+
+
+def test_optimize_with_groups_prints_and_writes_shadow_prices(model_path, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(GROUP_RULES)
+    out, summary = tmp_path / "a.csv", tmp_path / "s.json"
+    result = run("optimize", model_path, "--budget", 2_000_000, "--periods", 13,
+                 "--constraints", rules, "--out", out, "--json", summary)
+    assert result.exit_code == 0, result.output
+    assert "binding constraints" in result.output
+    data = json.loads(summary.read_text())
+    names = [item["name"] for item in data["binding_constraints"]]
+    assert "budget" in names and "group 'digital' max_share (upper)" in names
+    frame = pd.read_csv(out).set_index("channel")
+    assert frame.loc[["search", "social"], "spend"].sum() <= 0.2 * 2_000_000 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("flags", [["--target-roi", 2.0], ["--target-kpi", 1_000_000],
+                                   ["--target-mroi", 1.2], ["--objective", "profit"]],
+                         ids=["target-roi", "target-kpi", "target-mroi", "profit"])
+def test_every_objective_runs_from_the_terminal(model_path, tmp_path, flags):
+    out = tmp_path / "a.csv"
+    result = run("optimize", model_path, "--budget", 3_000_000, "--periods", 13, *flags,
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "objective:" in result.output
+    frame = pd.read_csv(out)
+    assert frame["spend"].sum() <= 3_000_000 * (1 + 1e-9)
+
+
+def test_conflicting_objective_options_are_a_usage_error(model_path, tmp_path):
+    result = run("optimize", model_path, "--target-roi", 2, "--target-kpi", 5,
+                 "--out", tmp_path / "a.csv")
+    assert result.exit_code == 2
+    assert "use just one of --target-roi, --target-kpi" in result.stderr
+
+
+def test_profit_of_conversions_needs_a_kpi_value(tmp_path):
+    model = tmp_path / "conv.json"
+    model.write_text(json.dumps(dict(MODEL, kpi={"name": "sales", "type": "conversions"})))
+    failing(tmp_path, ["optimize", model, "--budget", 1000, "--objective", "profit"],
+            "profit of a conversions KPI needs --kpi-value")
+
+
+def test_infeasible_group_exits_1_naming_the_group(model_path, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.search]\nmax = 100\n[channels.social]\nmax = 200\n"
+                     "[[groups]]\nname = \"digital\"\nchannels = [\"search\", \"social\"]\n"
+                     "min = 600000\n")
+    failing(tmp_path, ["optimize", model_path, "--budget", 1_000_000, "--constraints", rules],
+            "group 'digital' min/max: needs >= 600,000.00, but its channels' maximums add up "
+            "to 300.00")
+
+
+def test_frontier_writes_the_contract_columns_and_marks_break_even(model_path, tmp_path):
+    out = tmp_path / "frontier.csv"
+    result = run("frontier", model_path, "--from", 100_000, "--to", 3_000_000, "--steps", 8,
+                 "--periods", 13, "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["budget", "kpi", "roi", "marginal_roi", "spend_tv",
+                                   "spend_search", "spend_social"]
+    assert len(frame) == 8
+    assert frame["kpi"].is_monotonic_increasing
+    spend = frame[["spend_tv", "spend_search", "spend_social"]].sum(axis=1)
+    np.testing.assert_allclose(spend, frame["budget"], rtol=1e-9)
+    assert "break-even budget (marginal ROI = 1)" in result.output
+
+
+def test_frontier_bad_range_is_an_input_error(model_path, tmp_path):
+    failing(tmp_path, ["frontier", model_path, "--from", 5, "--to", 1, "--steps", 3],
+            "the frontier needs 0 <= --from < --to")
