@@ -66,7 +66,7 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
              f"lift {money(lift)}{lift_pct}",
              f"method: {result.method}",
              f"status: {result.status}; gap to the proven upper bound {result.gap:.2e} "
-             f"(bound {money(result.upper_bound)}); {result.nodes} node(s), "
+             f"(bound {money(result.upper_bound)}); {result.nodes} {result.node_label}, "
              f"{result.seconds:.2f} s"]
     if result.objective_value != kpi:
         lines.insert(3, f"objective: {result.objective}; value {money(result.objective_value)}")

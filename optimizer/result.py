@@ -45,6 +45,7 @@ class AllocationResult:
     upper_bound: float
     multiplier: float
     nodes: int = 1
+    node_label: str = "node(s)"
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
     shadow_prices: tuple[ShadowPrice, ...] = field(default=())

@@ -62,6 +62,7 @@ class ConstrainedSolver:
             problem=problem, spend=solution.payload, status=OPTIMAL
             if gap <= self.gap_tolerance else GAP_LIMIT, method=method, gap=gap,
             upper_bound=solution.bound, multiplier=budget_price, nodes=solution.rounds,
+            node_label="refinement round(s)",
             seconds=time.perf_counter() - started, shadow_prices=shadow)
 
 
