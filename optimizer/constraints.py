@@ -18,21 +18,31 @@ from .validation import did_you_mean, is_number
 
 __all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
 
-CHANNEL_KEYS = ("min", "max", "fixed", "max_change", "min_if_on")
+AMOUNT_KEYS = ("min", "max", "fixed", "max_change", "min_if_on", "max_per_period",
+               "max_step_change")
+CHANNEL_KEYS = (*AMOUNT_KEYS, "active_periods")
+PACING_KEYS = ("periods", "min_share", "max_share")
 GROUP_KEYS = ("name", "channels", "min", "max", "min_share", "max_share")
 RATIO_KEYS = ("name", "numerator", "denominator", "min", "max")
-TOP_LEVEL_KEYS = ("budget", "channels", "groups", "ratios")
+TOP_LEVEL_KEYS = ("budget", "channels", "groups", "ratios", "pacing")
 
 
 @dataclass(frozen=True)
 class ChannelRules:
-    """Rules for one channel; ``None`` means the rule is not set."""
+    """Rules for one channel; ``None`` means the rule is not set.
+
+    ``max_per_period``, ``active_periods`` (1-based inclusive ranges, flighting) and
+    ``max_step_change`` (a share of the previous period's spend) only apply to ``plan``.
+    """
 
     min: float | None = None
     max: float | None = None
     fixed: float | None = None
     max_change: float | None = None
     min_if_on: float | None = None
+    max_per_period: float | None = None
+    max_step_change: float | None = None
+    active_periods: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +69,22 @@ class RatioRule:
 
 
 @dataclass(frozen=True)
+class PacingRule:
+    """Share of the budget spent in periods ``first``..``last`` (1-based, inclusive)."""
+
+    first: int
+    last: int
+    min_share: float | None = None
+    max_share: float | None = None
+
+
+@dataclass(frozen=True)
 class Constraints:
     budget: float | None = None
     channels: dict[str, ChannelRules] = field(default_factory=dict)
     groups: tuple[GroupRule, ...] = ()
     ratios: tuple[RatioRule, ...] = ()
+    pacing: tuple[PacingRule, ...] = ()
     source: str = "constraints"
 
     def members(self, name: str) -> tuple[str, ...]:
@@ -132,10 +153,36 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
                  sorted({n for n in names if names.count(n) > 1})]
     problems += [f"group '{name}' has the name of a channel; rename the group"
                  for name in names if name in rules]
+    pacing = tuple(_pacing(i, table, problems) for i, table in
+                   enumerate(_table_list(data, "pacing", problems)))
     if problems:
         raise InputError.collected(f"{source}: invalid constraints:", problems)
     return Constraints(budget=None if budget is None else float(budget), channels=rules,
-                       groups=groups, ratios=ratios, source=source)
+                       groups=groups, ratios=ratios, pacing=pacing, source=source)
+
+
+def _period_range(where: str, value, problems: list[str]) -> tuple[int, int] | None:
+    """``[first, last]``, 1-based and inclusive."""
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and 1 <= value[0] <= value[1]):
+        return value[0], value[1]
+    problems.append(f"{where} must be a period range [first, last] with 1 <= first <= last, "
+                    f"got {value!r}")
+    return None
+
+
+def _pacing(index: int, table: dict, problems: list[str]) -> PacingRule:
+    where = f"pacing[{index}]"
+    problems += [f"{where}: {_unknown_key(key, PACING_KEYS)}" for key in table
+                 if key not in PACING_KEYS]
+    periods = _period_range(f"{where}.periods", table.get("periods"), problems) or (1, 1)
+    values = _amounts(where, table, ("min_share", "max_share"), problems)
+    if any(v > 1 for v in values.values()):
+        problems.append(f"{where}: shares are of the budget, between 0 and 1")
+    if not values:
+        problems.append(f"{where}: set min_share and/or max_share")
+    return PacingRule(periods[0], periods[1], **values)
 
 
 def _table_list(data: dict, key: str, problems: list[str]) -> list[dict]:
@@ -206,15 +253,17 @@ def _ratio(index: int, table: dict, problems: list[str]) -> RatioRule:
 
 
 def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
-    values = {}
-    for key, value in table.items():
-        where = f"channels.{name}.{key}"
-        if key not in CHANNEL_KEYS:
-            problems.append(f"[channels.{name}]: {_unknown_key(key, CHANNEL_KEYS)}")
-        elif not is_number(value) or value < 0:
-            problems.append(f"{where} must be a number >= 0, got {value!r}")
+    problems += [f"[channels.{name}]: {_unknown_key(key, CHANNEL_KEYS)}" for key in table
+                 if key not in CHANNEL_KEYS]
+    values = _amounts(f"channels.{name}", table, AMOUNT_KEYS, problems)
+    if "active_periods" in table:
+        ranges = table["active_periods"]
+        where = f"channels.{name}.active_periods"
+        if not isinstance(ranges, list) or not ranges:
+            problems.append(f"{where} must be a list of period ranges, e.g. [[1, 6], [10, 13]]")
         else:
-            values[key] = float(value)
+            parsed = [_period_range(where, r, problems) for r in ranges]
+            values["active_periods"] = tuple(r for r in parsed if r is not None)
     rules = ChannelRules(**values)
     if rules.min is not None and rules.max is not None and rules.min > rules.max:
         problems.append(f"channels.{name}: min ({rules.min:,.2f}) is above max ({rules.max:,.2f})")

@@ -15,31 +15,34 @@ import pulp
 from .problem import AllocationProblem
 from .solvers.lp_engine import make_solver
 
-__all__ = ["explain_infeasible"]
+__all__ = ["NamedRule", "explain_infeasible", "conflict_message"]
 
 BUDGET = "budget"
 
 
 @dataclass(frozen=True)
-class _Rule:
+class NamedRule:
+    """A rule as the deletion filter sees it: a key for the model, a text for the user."""
+
     name: str
     text: str
 
 
-def explain_infeasible(problem: AllocationProblem) -> str:
-    """A message naming the rules that conflict, with their numbers."""
-    simple = _arithmetic_conflict(problem)
-    if simple:
-        return simple
-    rules = _rules(problem)
+def conflict_message(rules: list[NamedRule], feasible, what: str = "allocation") -> str:
+    """Deletion filter: the minimal set of ``rules`` that ``feasible(names)`` rejects, as text."""
     keep = list(rules)
     for rule in rules:
         trial = [r for r in keep if r is not rule]
-        if not _feasible(problem, {r.name for r in trial}):
+        if not feasible({r.name for r in trial}):
             keep = trial
     lines = "\n".join(f"  - {rule.text}" for rule in keep)
-    return ("no allocation satisfies these rules together; loosen or remove one of them:\n"
-            + lines)
+    return f"no {what} satisfies these rules together; loosen or remove one of them:\n{lines}"
+
+
+def explain_infeasible(problem: AllocationProblem) -> str:
+    """A message naming the rules that conflict, with their numbers."""
+    return _arithmetic_conflict(problem) or conflict_message(
+        _rules(problem), lambda active: _feasible(problem, active))
 
 
 def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
@@ -60,24 +63,24 @@ def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
     return None
 
 
-def _rules(problem: AllocationProblem) -> list[_Rule]:
+def _rules(problem: AllocationProblem) -> list[NamedRule]:
     relation = "<=" if problem.budget_is_ceiling else "="
-    rules = [_Rule(BUDGET, f"budget: total spend {relation} {problem.budget:,.2f}")]
+    rules = [NamedRule(BUDGET, f"budget: total spend {relation} {problem.budget:,.2f}")]
     for rule in problem.rules:
         bounds = []
         if np.isfinite(rule.lower):
             bounds.append(f">= {rule.lower:,.2f}")
         if np.isfinite(rule.upper):
             bounds.append(f"<= {rule.upper:,.2f}")
-        rules.append(_Rule(rule.name, f"{rule.name}: {' and '.join(bounds)}"))
+        rules.append(NamedRule(rule.name, f"{rule.name}: {' and '.join(bounds)}"))
     for i, name in enumerate(problem.names):
         if problem.lower[i] > 0:
-            rules.append(_Rule(f"min:{i}", f"channel '{name}' min: >= {problem.lower[i]:,.2f}"))
+            rules.append(NamedRule(f"min:{i}", f"channel '{name}' min: >= {problem.lower[i]:,.2f}"))
         if problem.min_if_on[i] > 0:
-            rules.append(_Rule(f"commit:{i}", f"channel '{name}' min_if_on: 0 or >= "
+            rules.append(NamedRule(f"commit:{i}", f"channel '{name}' min_if_on: 0 or >= "
                                               f"{problem.min_if_on[i]:,.2f}"))
         if problem.upper[i] < problem.budget:
-            rules.append(_Rule(f"max:{i}", f"channel '{name}' max: <= {problem.upper[i]:,.2f}"))
+            rules.append(NamedRule(f"max:{i}", f"channel '{name}' max: <= {problem.upper[i]:,.2f}"))
     return rules
 
 

@@ -1,15 +1,16 @@
 """A PuLP model of response curves as piecewise-linear upper bounds, refined until certified.
 
 Each *term* is a curve f evaluated at an affine expression of the model's variables (a
-channel's spend; in a weekly plan, an adstocked level). Its domain is cut into segments:
-``zero`` (the point 0, for a channel that may be off), ``convex`` (the curve lies under the
-chord) and ``concave`` (the curve lies under every tangent). With more than one segment a binary
-picks the segment (the convex-hull, "perspective" form of the disjunction) and the model is a
-MILP; otherwise it is an LP. Either way its optimum is an upper bound on the true optimum, and
-its answer, evaluated on the true curves, a lower bound. :meth:`PiecewiseModel.refine` adds a
-tangent at the answer of every concave segment and splits every convex segment at the answer,
-so :func:`solve_certified` closes the two bounds in (Kelley's cutting planes for the concave
-parts, spatial branching for the convex ones).
+channel's spend; in a weekly plan, an adstocked level). Its domain is a list of segments, each
+bounded above by the concave envelope of f on it: the chord from the segment's start a to the
+tangent point c (where S-curves leave their convex foot; c = a for concave curves), then
+tangents of f at points in [c, b]. A channel that may be off gets the extra segment {0}. With one
+segment per term the model is an LP; with more, a binary picks each term's segment (the
+convex-hull, "perspective" form of the disjunction) and the model is a MILP. The optimum is an
+upper bound on the true optimum, and its answer, evaluated on the true curves, a lower bound.
+:meth:`PiecewiseModel.refine` adds a tangent where an answer lies on the curve part and splits
+the segment where it lies on a chord (spatial branching), so :func:`solve_certified` closes the
+two bounds in.
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ from ..curves import CurveSet
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver"]
 
-ZERO, CONVEX, CONCAVE = "zero", "convex", "concave"
 INITIAL_TANGENTS = 12
-INITIAL_CONVEX_PIECES = 3
 LP_INFEASIBLE = ("Infeasible", "Unbounded")
 
 
@@ -58,10 +57,13 @@ def make_solver(time_limit: float | None = None, gap: float = 1e-9):
 
 @dataclass
 class Segment:
+    """[a, b] with the envelope's chord end c and tangent points; ``zero`` is the point 0."""
+
     a: float
     b: float
-    kind: str
+    c: float
     tangents: list[float] = field(default_factory=list)
+    zero: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,32 +81,28 @@ class PiecewiseModel:
 
     def __init__(self, terms: CurveTerms, hints=None):
         self.terms = terms
-        inflection = terms.curves.inflection()
-        self.segments = [self._initial_segments(i, inflection[i], hints)
-                         for i in range(len(terms.curves))]
+        self.segments = [self._initial_segments(i, hints) for i in range(len(terms.curves))]
         self._picks: dict[int, list] = {}
 
     @property
     def is_mip(self) -> bool:
         return any(len(segments) > 1 for segments in self.segments)
 
-    def _initial_segments(self, i, inflection, hints) -> list[Segment]:
+    def _initial_segments(self, i, hints) -> list[Segment]:
         lo, hi = float(self.terms.lo[i]), float(self.terms.hi[i])
-        segments = [Segment(0.0, 0.0, ZERO)] if self.terms.off[i] else []
-        if hi <= lo:
-            return segments + [Segment(lo, lo, CONCAVE, [lo])]
-        if inflection > lo:
-            top = min(inflection, hi)
-            cuts = np.geomspace(max(lo, top * 1e-3), top, INITIAL_CONVEX_PIECES + 1)
-            cuts[0] = lo
-            segments += [Segment(float(a), float(b), CONVEX) for a, b in zip(cuts[:-1], cuts[1:])]
-            lo = top
-        if hi > lo:
-            tangents = list(np.geomspace(max(lo, hi * 1e-4), hi, INITIAL_TANGENTS))
-            if hints is not None and lo < hints[i] < hi:
-                tangents.append(float(hints[i]))
-            segments.append(Segment(lo, hi, CONCAVE, sorted(tangents)))
-        return segments
+        segments = [Segment(0.0, 0.0, 0.0, zero=True)] if self.terms.off[i] else []
+        segment = self._segment(i, lo, max(lo, hi))
+        if segment.b > segment.c:
+            points = np.geomspace(max(segment.c, segment.b * 1e-4), segment.b, INITIAL_TANGENTS)
+            segment.tangents = sorted({segment.c, *map(float, points)})
+            if hints is not None and segment.c < hints[i] < segment.b:
+                segment.tangents = sorted({*segment.tangents, float(hints[i])})
+        return segments + [segment]
+
+    def _segment(self, i: int, a: float, b: float, tangents=()) -> Segment:
+        """A segment [a, b] of term ``i``, keeping the given tangent points that still apply."""
+        c = min(b, float(self.terms.curves.subset([i]).tangent_point(np.array([a]))[0]))
+        return Segment(a, b, c, sorted({c, *(t for t in tangents if c <= t <= b)}))
 
     def add_to(self, problem: pulp.LpProblem, expressions) -> list:
         """Add every term's constraints, term ``i`` valued by ``expressions[i]``; return the
@@ -130,7 +128,7 @@ class PiecewiseModel:
         problem += pulp.lpSum(pick) == 1
         parts, bounds = [], []
         for j, segment in enumerate(segments):
-            if segment.kind == ZERO:
+            if segment.zero:
                 continue
             part = problem.add_variable(f"x{i}_{j}", lowBound=0)
             bound = problem.add_variable(f"y{i}_{j}")
@@ -157,14 +155,16 @@ class PiecewiseModel:
         for i, x in enumerate(values):
             segment = self.chosen(i)
             near = tolerance * max(abs(x), 1.0)
-            if segment.kind == CONCAVE:
-                if all(abs(x - t) > near for t in segment.tangents):
-                    segment.tangents = sorted([*segment.tangents, float(x)])
-                    changed += 1
-            elif segment.kind == CONVEX and segment.a + near < x < segment.b - near:
+            if segment.zero:
+                continue
+            if segment.a + near < x < segment.c - near:  # on the chord: split the segment there
                 where = self.segments[i].index(segment)
-                self.segments[i][where:where + 1] = [Segment(segment.a, float(x), CONVEX),
-                                                     Segment(float(x), segment.b, CONVEX)]
+                self.segments[i][where:where + 1] = [
+                    self._segment(i, segment.a, float(x), segment.tangents),
+                    self._segment(i, float(x), segment.b, segment.tangents)]
+                changed += 1
+            elif x >= segment.c and all(abs(x - t) > near for t in segment.tangents):
+                segment.tangents = sorted([*segment.tangents, float(x)])
                 changed += 1
         return changed
 
@@ -175,17 +175,22 @@ class PiecewiseModel:
 
 
 def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
-    """Linear upper bounds of f on ``segment``, scaled by ``on`` (1, or the segment's binary)."""
+    """The segment's envelope as linear upper bounds, scaled by ``on`` (1, or its binary):
+    the chord from a to c, the tangents at points in [c, b], and f(b) (f is increasing)."""
     curves, i = curve
-    if segment.kind == CONVEX:
-        f_a, f_b = curves.channel_value(i, [segment.a, segment.b])
-        slope = (f_b - f_a) / (segment.b - segment.a)
-        return [float(f_a) * on + float(slope) * (x - segment.a * on)]
-    points = np.array(segment.tangents or [segment.b])
-    values = curves.channel_value(i, points)
-    slopes = curves.channel_marginal(i, points)
-    return [float(v) * on + float(s) * (x - float(t) * on)
-            for t, v, s in zip(points, values, slopes) if np.isfinite(s)]
+    f_b = float(curves.channel_value(i, segment.b))
+    cuts = [f_b * on]
+    if segment.c > segment.a:
+        f_a, f_c = curves.channel_value(i, [segment.a, segment.c])
+        slope = float((f_c - f_a) / (segment.c - segment.a))
+        cuts.append(float(f_a) * on + slope * (x - segment.a * on))
+    points = np.array(segment.tangents)
+    if points.size:
+        values = curves.channel_value(i, points)
+        slopes = curves.channel_marginal(i, points)
+        cuts += [float(v) * on + float(s) * (x - float(t) * on)
+                 for t, v, s in zip(points, values, slopes) if np.isfinite(s)]
+    return cuts
 
 
 @dataclass
@@ -216,13 +221,15 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         A :class:`CertifiedSolution`, or None when the first model is infeasible.
     """
     deadline = time.perf_counter() + time_limit
-    best, bound, rounds = None, np.inf, 0
+    best, bound, rounds, gap = None, np.inf, 0, np.inf
     while True:
         rounds += 1
         problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
         handle = build(problem, lambda expressions: model.add_to(problem, expressions))
         remaining = max(deadline - time.perf_counter(), 1.0)
-        problem.solve(make_solver(remaining))
+        # early MILPs need not be solved tighter than the refinement has got so far
+        mip_gap = max(gap_tolerance / 4, min(1e-3, gap / 10))
+        problem.solve(make_solver(remaining, gap=mip_gap))
         status = pulp.LpStatus[problem.status]
         if status in LP_INFEASIBLE or status == "Not Solved":
             if best is None:
@@ -237,7 +244,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         if gap <= gap_tolerance or out_of_time or rounds >= max_rounds:
             best.timed_out = out_of_time and gap > gap_tolerance
             break
-        if model.refine(values, gap_tolerance * 1e-3) == 0:
+        if model.refine(values, gap_tolerance * 1e-3) == 0 and mip_gap <= gap_tolerance / 4:
             break
     best.bound, best.rounds = max(bound, best.value), rounds
     return best

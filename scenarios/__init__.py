@@ -1,0 +1,1 @@
+"""What-if scenarios and per-period plans, built on the optimizer library."""
