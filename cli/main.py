@@ -55,8 +55,10 @@ def _register():
     from cli.fit import fit
     from cli.frontier import frontier
     from cli.optimize import optimize
+    from cli.plan import plan
+    from cli.scenarios import scenarios
 
-    for command in (demo, fit, optimize, frontier):
+    for command in (demo, fit, optimize, frontier, scenarios, plan):
         cli.add_command(command)
 
 

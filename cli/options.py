@@ -65,16 +65,19 @@ def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, 
     return goal
 
 
-def solver_options(command):
-    """--gap and --time-limit."""
+def solver_options(command=None, *, gap=None):
+    """--gap (default ``gap``, else the library's) and --time-limit."""
     from optimizer.constants import DEFAULT_GAP_TOLERANCE
 
-    command = click.option("--time-limit", type=click.FloatRange(min=0), default=60.0,
-                           show_default=True, help="Seconds before the search stops and "
-                           "reports the gap it reached.")(command)
-    return click.option("--gap", type=click.FloatRange(min=0), default=DEFAULT_GAP_TOLERANCE,
-                        show_default=True, help="Relative optimality gap at which the search "
-                        "stops.")(command)
+    def decorate(command):
+        command = click.option("--time-limit", type=click.FloatRange(min=0), default=60.0,
+                               show_default=True, help="Seconds before the search stops and "
+                               "reports the gap it reached.")(command)
+        return click.option("--gap", type=click.FloatRange(min=0),
+                            default=gap or DEFAULT_GAP_TOLERANCE, show_default=True,
+                            help="Relative optimality gap at which the search stops.")(command)
+
+    return decorate(command) if command is not None else decorate
 
 
 def solver_settings(gap, time_limit):

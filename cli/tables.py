@@ -106,3 +106,33 @@ def fit_table(fit: dict) -> str:
             for name, info in channels.items()]
     footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%"]
     return format_table(["channel", "curve", "r2", "mape"], rows, footer)
+
+
+def compact(value: float) -> str:
+    """1234567 -> 1.23M, 12345 -> 12.3k: short cells for the channel x period table."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def plan_table(result) -> str:
+    """Channels x periods of spend, totals, and the plan beside the flat plan."""
+    channels, periods = result.spend.shape
+    header = ["channel", *[str(t + 1) for t in range(periods)], "total"]
+    rows = [[name, *[compact(v) for v in result.spend[c]], money(result.spend[c].sum())]
+            for c, name in enumerate(result.names)]
+    footer = ["total", *[compact(v) for v in result.spend.sum(axis=0)],
+              money(result.spend.sum())]
+    kpi, flat = result.total_kpi, result.flat_total_kpi
+    counted = "counted" if result.count_carryover else "not counted (--count-carryover)"
+    return "\n".join([
+        "spend per period:", format_table(header, rows, footer), "",
+        f"KPI: {money(kpi)} (flat plan with the same channel totals: {money(flat)}, "
+        f"{100 * (kpi - flat) / flat:+.2f}%)" if flat else f"KPI: {money(kpi)}",
+        f"in the periods: {money(result.kpi.sum())}; carried out after the last period: "
+        f"{money(result.tail.sum())}, {counted}",
+        f"method: {result.method}",
+        f"status: {result.status}; gap to the proven upper bound {result.gap:.2e}; "
+        f"{result.rounds} refinement round(s), {result.seconds:.2f} s",
+        *[f"note: {note}" for note in result.notes]])

@@ -35,8 +35,11 @@ def resolve_budget(model: MediaModel, budget: float | None, constraints: Constra
 
 def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1,
              constraints: Constraints | None = None, objective: Objective | None = None,
-             settings: SolverSettings = SolverSettings()) -> AllocationResult:
+             efficiency=1.0, settings: SolverSettings = SolverSettings()) -> AllocationResult:
     """Best allocation of ``budget`` (a horizon total) over ``periods`` periods at steady state.
+
+    ``efficiency`` (per channel, or one number) multiplies what the spend buys: 0.9 means the
+    curve is evaluated at 0.9 x spend.
 
     For ``target_kpi`` and ``target_roi`` the budget is a ceiling and the spend is searched:
     the least spend whose best plan reaches the KPI target, or the most spend whose best plan
@@ -45,7 +48,8 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
     objective = objective or Objective()
     budget = resolve_budget(model, budget, constraints, periods)
     build = lambda amount, goal: build_problem(model, amount, periods=periods,
-                                               constraints=constraints, objective=goal)
+                                               constraints=constraints, objective=goal,
+                                               efficiency=efficiency)
     if objective.kind in (TARGET_KPI, TARGET_ROI):
         result = _search_spend(build, budget, objective, settings)
     else:

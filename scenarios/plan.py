@@ -69,6 +69,15 @@ class PlanResult:
     def flat_total_kpi(self) -> float:
         return float(self.flat_kpi.sum() + (self.flat_tail.sum() if self.count_carryover else 0))
 
+    def summary(self) -> dict:
+        """Totals and optimality facts, as written by ``--json``."""
+        return {"method": self.method, "status": self.status, "gap": self.gap,
+                "upper_bound": self.upper_bound, "spend": float(self.spend.sum()),
+                "kpi": self.total_kpi, "kpi_in_periods": float(self.kpi.sum()),
+                "kpi_carried_out": float(self.tail.sum()),
+                "count_carryover": self.count_carryover, "flat_kpi": self.flat_total_kpi,
+                "rounds": self.rounds, "seconds": self.seconds, "notes": list(self.notes)}
+
     def to_frame(self) -> pd.DataFrame:
         """plan.csv: one row per period and channel (period 1-based)."""
         channels, periods = self.spend.shape

@@ -163,10 +163,20 @@ class PiecewiseModel:
                     self._segment(i, segment.a, float(x), segment.tangents),
                     self._segment(i, float(x), segment.b, segment.tangents)]
                 changed += 1
-            elif x >= segment.c and all(abs(x - t) > near for t in segment.tangents):
-                segment.tangents = sorted([*segment.tangents, float(x)])
-                changed += 1
+            elif x >= segment.c:
+                point = self._tangent_point_near(i, segment, float(x))
+                if all(abs(point - t) > near for t in segment.tangents):
+                    segment.tangents = sorted([*segment.tangents, point])
+                    changed += 1
         return changed
+
+    def _tangent_point_near(self, i: int, segment: Segment, x: float) -> float:
+        """x itself, or where the slope is infinite (Hill s < 1 at 0), a point just right of it
+        (each refinement shrinks the bound's excess at x geometrically)."""
+        if np.isfinite(self.terms.curves.channel_marginal(i, x)):
+            return x
+        above = [t for t in segment.tangents if t > x] or [segment.b]
+        return x + (min(above) - x) / 16.0
 
     def fix_chosen(self) -> None:
         """Keep only each term's chosen segment, turning the model into an LP (for duals)."""

@@ -1,0 +1,80 @@
+"""``budgetopt plan``: spend per channel per period."""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+
+from optimizer.allocate import resolve_budget
+from optimizer.constraints import read_constraints
+from optimizer.errors import InputError
+from optimizer.exports import write_csv, write_json
+from optimizer.model import read_model
+from scenarios.plan import plan_budget
+from scenarios.seasonality import read_seasonality
+
+from .options import solver_options, solver_settings
+from .tables import plan_table
+
+PLAN_GAP = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below model error
+PERIOD_OFFSETS = {"week": pd.DateOffset(weeks=1), "day": pd.DateOffset(days=1),
+                  "month": pd.DateOffset(months=1)}
+
+
+@click.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--budget", type=float, help="Total budget of the plan. Default: the constraints "
+              "file's budget, else the current plan's total over the periods.")
+@click.option("--periods", type=click.IntRange(min=1), required=True,
+              help="Number of periods to plan (13 weeks for a quarter).")
+@click.option("--start", help="Date of the first period (YYYY-MM-DD), for the date column.")
+@click.option("--constraints", "constraints_path", type=click.Path(dir_okay=False),
+              help="Constraints TOML: channel rules, groups, ratios, [[pacing]], "
+              "max_per_period, active_periods, max_step_change.")
+@click.option("--seasonality", "seasonality_path", type=click.Path(dir_okay=False),
+              help="CSV period,multiplier or period,channel,multiplier: the response in that "
+              "period is multiplied.")
+@click.option("--count-carryover", is_flag=True, help="Also count the KPI that the plan's "
+              "spend produces after its last period.")
+@solver_options(gap=PLAN_GAP)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write a JSON summary (totals, flat plan, method, gap).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Plan CSV to write (period,date,channel,spend,kpi).")
+def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
+         count_carryover, gap, time_limit, json_path, out_path):
+    """Plan spend per channel per period with carryover, pacing, flighting and seasonality.
+
+    \b
+    Example:
+      budgetopt plan model.json --budget 1300000 --periods 13 --start 2027-01-04 \\
+          --constraints rules.toml --seasonality season.csv --out plan.csv
+    """
+    model = read_model(model_path)
+    constraints = read_constraints(constraints_path) if constraints_path else None
+    budget = resolve_budget(model, budget, constraints, periods)
+    multipliers = (read_seasonality(seasonality_path, model.names, periods)
+                   if seasonality_path else None)
+    result = plan_budget(model, budget, periods, constraints=constraints,
+                         multipliers=multipliers, count_carryover=count_carryover,
+                         dates=_dates(start, periods, model.period),
+                         settings=solver_settings(gap, time_limit))
+    write_csv(result.to_frame(), out_path)
+    if json_path:
+        write_json(result.summary(), json_path)
+    click.echo(plan_table(result))
+    click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))
+
+
+def _dates(start: str | None, periods: int, period: str):
+    if start is None:
+        return None
+    try:
+        first = pd.Timestamp(start)
+    except ValueError:
+        raise InputError(f"--start: {start!r} is not a date (use YYYY-MM-DD).") from None
+    if period not in PERIOD_OFFSETS:
+        raise InputError(f"--start: the model's period is {period!r}; dates can be given for "
+                         f"week, day or month periods only.")
+    return tuple((first + PERIOD_OFFSETS[period] * k).strftime("%Y-%m-%d")
+                 for k in range(periods))

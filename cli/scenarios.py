@@ -1,0 +1,45 @@
+"""``budgetopt scenarios``: every what-if case of a scenario file."""
+
+from __future__ import annotations
+
+import click
+
+from optimizer.errors import InfeasibleError
+from scenarios.runner import run_cases, summary_frame, write_outputs
+from scenarios.scenario_file import read_scenarios
+
+from .options import solver_options, solver_settings
+from .tables import money, percent, ratio, format_table
+
+
+@click.command()
+@click.argument("scenario_path", metavar="SCENARIOS.toml", type=click.Path(dir_okay=False))
+@solver_options
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: "
+              "one per core).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for summary.csv and one allocation CSV per case.")
+def scenarios(scenario_path, gap, time_limit, workers, out_dir):
+    """Run every what-if case of a scenario file and compare them with the base.
+
+    \b
+    Example:
+      budgetopt scenarios scenarios/examples/quarter.toml --out results/
+    """
+    scenario_set = read_scenarios(scenario_path)
+    outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers)
+    if outcomes[0].result is None:
+        raise InfeasibleError(f"the base case has no solution, so no case can be compared "
+                              f"with it: {outcomes[0].error}")
+    paths = write_outputs(outcomes, out_dir)
+    frame = summary_frame(outcomes)
+    rows = [[r.scenario, money(r.budget), money(o.result.total_spend) if o.result else "-",
+             money(r.kpi), ratio(r.roi), percent(r.kpi_vs_base_pct), r.status]
+            for r, o in zip(frame.itertuples(), outcomes)]
+    click.echo(format_table(["scenario", "budget", "spend", "kpi", "roi", "vs base", "status"],
+                            rows))
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"case '{outcome.case.name}': {outcome.error}")
+    click.echo(f"wrote {len(paths)} file(s) to {out_dir}: summary.csv and one allocation "
+               f"CSV per case")

@@ -1,0 +1,112 @@
+"""Running the cases of a scenario file (in parallel) and writing their outputs."""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.allocate import allocate
+from optimizer.errors import BudgetoptError
+from optimizer.exports import write_allocation, write_csv
+from optimizer.model import MediaModel
+from optimizer.result import AllocationResult
+from optimizer.solvers import SolverSettings
+
+from .scenario_file import Case, ScenarioSet
+
+__all__ = ["CaseOutcome", "run_cases", "summary_frame", "write_outputs", "file_names"]
+
+SUMMARY_COLUMNS = ("scenario", "budget", "kpi", "roi", "kpi_vs_base", "kpi_vs_base_pct",
+                   "status")
+INFEASIBLE = "infeasible"
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A case's result, or why it has none."""
+
+    case: Case
+    result: AllocationResult | None
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status if self.result is not None else INFEASIBLE
+
+
+def run_case(model: MediaModel, case: Case, settings: SolverSettings) -> CaseOutcome:
+    try:
+        result = allocate(model, case.budget, periods=case.periods,
+                          constraints=case.constraints, objective=case.objective,
+                          efficiency=case.efficiency_array(model.names), settings=settings)
+        return CaseOutcome(case, result)
+    except BudgetoptError as error:
+        return CaseOutcome(case, None, str(error))
+
+
+def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(),
+              workers: int | None = None) -> list[CaseOutcome]:
+    """Every case, in file order; on several cores the cases run in parallel processes."""
+    workers = workers or os.cpu_count() or 1
+    model, cases = scenarios.model, scenarios.cases
+    if workers == 1 or len(cases) == 1:
+        return [run_case(model, case, settings) for case in cases]
+    with ProcessPoolExecutor(max_workers=min(workers, len(cases))) as pool:
+        futures = [pool.submit(run_case, model, case, settings) for case in cases]
+        return [future.result() for future in futures]
+
+
+def summary_frame(outcomes: list[CaseOutcome]) -> pd.DataFrame:
+    """summary.csv: one row per case, the base first (scenario = "base")."""
+    base = outcomes[0].result
+    rows = []
+    for outcome in outcomes:
+        result = outcome.result
+        kpi = result.total_kpi if result else np.nan
+        spend = result.total_spend if result else np.nan
+        budget = result.problem.budget if result and outcome.case.budget is None \
+            else outcome.case.budget
+        if result and outcome.case.objective.budget_is_ceiling and outcome.case.budget is None:
+            budget = spend
+        versus = kpi - base.total_kpi if base and result else np.nan
+        rows.append({"scenario": outcome.case.name, "budget": budget, "kpi": kpi,
+                     "roi": kpi / spend if result and spend else np.nan,
+                     "kpi_vs_base": versus,
+                     "kpi_vs_base_pct": 100 * versus / base.total_kpi
+                     if base and result and base.total_kpi else np.nan,
+                     "status": outcome.status})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def file_names(names: list[str]) -> list[str]:
+    """Safe, distinct CSV file names from case names ("budget -20%" -> budget-minus-20-pct.csv)."""
+    used, out = set(), []
+    for number, name in enumerate(names, start=1):
+        spelled = re.sub(r"-(?=\d)", " minus ", name.lower()).replace("+", " plus ")
+        spelled = spelled.replace("%", " pct ")
+        stem = re.sub(r"[^a-z0-9]+", "-", spelled).strip("-")[:60] or f"case-{number}"
+        candidate, suffix = stem, 2
+        while candidate in used or candidate == "summary":
+            candidate, suffix = f"{stem}-{suffix}", suffix + 1
+        used.add(candidate)
+        out.append(f"{candidate}.csv")
+    return out
+
+
+def write_outputs(outcomes: list[CaseOutcome], folder) -> list[Path]:
+    """summary.csv and one allocation CSV per case with a result; returns the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for outcome, name in zip(outcomes, file_names([o.case.name for o in outcomes])):
+        if outcome.result is not None:
+            write_allocation(outcome.result, folder / name)
+            written.append(folder / name)
+    write_csv(summary_frame(outcomes), folder / "summary.csv")
+    return [folder / "summary.csv", *written]
