@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -57,7 +58,9 @@ def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(
     model, cases = scenarios.model, scenarios.cases
     if workers == 1 or len(cases) == 1:
         return [run_case(model, case, settings) for case in cases]
-    with ProcessPoolExecutor(max_workers=min(workers, len(cases))) as pool:
+    # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(cases)), mp_context=context) as pool:
         futures = [pool.submit(run_case, model, case, settings) for case in cases]
         return [future.result() for future in futures]
 

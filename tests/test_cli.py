@@ -1,6 +1,7 @@
 """The command line: outputs, exit codes, error text, and no file written on failure."""
 
 import json
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -259,3 +260,55 @@ def test_frontier_writes_the_contract_columns_and_marks_break_even(model_path, t
 def test_frontier_bad_range_is_an_input_error(model_path, tmp_path):
     failing(tmp_path, ["frontier", model_path, "--from", 5, "--to", 1, "--steps", 3],
             "the frontier needs 0 <= --from < --to")
+
+
+EXAMPLES = resources.files("scenarios") / "examples"
+
+
+def test_scenarios_verb_writes_summary_and_case_files(tmp_path):
+    out = tmp_path / "results"
+    result = run("scenarios", EXAMPLES / "quarter.toml", "--out", out)
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == ["scenario", "budget", "kpi", "roi", "kpi_vs_base",
+                                     "kpi_vs_base_pct", "status"]
+    assert summary["scenario"].iloc[0] == "base"
+    assert (out / "base.csv").is_file() and (out / "budget-minus-20-pct.csv").is_file()
+    assert "vs base" in result.output
+
+
+def test_scenarios_bad_case_exits_1_and_writes_nothing(tmp_path):
+    shutil.copy(EXAMPLES / "demo_model.json", tmp_path / "model.json")
+    path = tmp_path / "s.toml"
+    path.write_text('model = "model.json"\n[base]\nbudget = 100\n[[case]]\nname = "no tv"\n'
+                    'channels.tv.max = -1\n')
+    out = tmp_path / "results"
+    result = run("scenarios", path, "--out", out)
+    assert result.exit_code == 1
+    assert "case 'no tv'" in result.stderr and "channels.tv.max must be a number >= 0" in \
+        result.stderr
+    assert not out.exists()
+
+
+def test_plan_verb_writes_the_plan_and_compares_with_flat(tmp_path):
+    out = tmp_path / "plan.csv"
+    result = run("plan", EXAMPLES / "demo_model.json", "--budget", 1_118_000, "--periods", 13,
+                 "--start", "2027-01-04", "--constraints", EXAMPLES / "plan_rules.toml",
+                 "--seasonality", EXAMPLES / "seasonality.csv", "--out", out,
+                 "--json", tmp_path / "plan.json")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["period", "date", "channel", "spend", "kpi"]
+    assert frame["spend"].sum() == pytest.approx(1_118_000, rel=1e-9)
+    assert frame["date"].iloc[0] == "2027-01-04" and frame["date"].iloc[-1] == "2027-03-29"
+    tv = frame[frame["channel"] == "tv"].set_index("period")["spend"]
+    assert tv.loc[[7, 8]].max() <= 1e-9 and tv.max() <= 60000 + 1e-6
+    assert frame[frame["period"] <= 4]["spend"].sum() >= 0.25 * 1_118_000 * (1 - 1e-9)
+    summary = json.loads((tmp_path / "plan.json").read_text())
+    assert summary["kpi"] >= summary["flat_kpi"]
+    assert "flat plan" in result.output
+
+
+def test_plan_bad_start_date(tmp_path):
+    failing(tmp_path, ["plan", EXAMPLES / "demo_model.json", "--periods", 4, "--start",
+                       "someday"], "--start: 'someday' is not a date")

@@ -1,0 +1,174 @@
+"""Per-period plans: rules kept, optimum against an independent LP, behaviour with seasons."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from optimizer.constraints import constraints_from_dict
+from optimizer.curves import CurveSet
+from optimizer.errors import InfeasibleError, InputError
+from optimizer.model import MediaModel
+from scenarios.plan import adstock_levels, plan_budget, simulate, tail_length
+from scenarios.seasonality import read_seasonality
+
+
+def small_model(families=("log", "exponential", "hill"), s=(1.0, 1.0, 0.7),
+                decay=(0.5, 0.2, 0.7)):
+    n = len(families)
+    curves = CurveSet.from_lists(list(families), [300.0, 250.0, 400.0][:n], [80.0, 60.0, 120.0][:n],
+                                 list(s))
+    return MediaModel(names=("a", "b", "c")[:n], curves=curves, decay=np.array(decay[:n]),
+                      normalized=np.zeros(n, bool), current_spend=np.array([50.0, 40.0, 30.0][:n]),
+                      carry_in=np.array([60.0, 10.0, 0.0][:n]))
+
+
+def reference_plan(model, budget, periods, multipliers, caps, pacing=()):
+    """scipy LP over spend and response bounds with 400 tangents per level: (bound, spend)."""
+    n = len(model)
+    decay = model.decay
+    count = n * periods
+    rows, rhs = [], []
+    for c in range(n):
+        for t in range(periods):
+            # level = sum_s decay^(t-s) x_s + decay^(t+1) carry
+            coef = np.zeros(2 * count)
+            for s in range(t + 1):
+                coef[c * periods + s] = decay[c] ** (t - s)
+            constant = decay[c] ** (t + 1) * model.carry_in[c]
+            top = coef[:count] @ np.where(caps.ravel() > 0, caps.ravel(), 0) + constant
+            for point in np.linspace(1e-6, max(top, 1.0), 400):
+                value = model.curves.channel_value(c, point)
+                slope = model.curves.channel_marginal(c, point)
+                row = np.zeros(2 * count)
+                row[count + c * periods + t] = 1.0
+                row[:count] -= multipliers[c, t] * slope * coef[:count]
+                rows.append(row)
+                rhs.append(multipliers[c, t] * (value + slope * (constant - point)))
+    for first, last, low, high in pacing:
+        row = np.zeros(2 * count)
+        for c in range(n):
+            row[c * periods + first - 1:c * periods + last] = 1.0
+        if low is not None:
+            rows.append(-row)
+            rhs.append(-low * budget)
+        if high is not None:
+            rows.append(row)
+            rhs.append(high * budget)
+    equality = np.zeros((1, 2 * count))
+    equality[0, :count] = 1.0
+    bounds = [(0, caps.ravel()[i]) for i in range(count)] + [(None, None)] * count
+    cost = np.concatenate([np.zeros(count), -np.ones(count)])
+    result = linprog(cost, A_ub=np.array(rows), b_ub=np.array(rhs), A_eq=equality,
+                     b_eq=[budget], bounds=bounds, method="highs")
+    assert result.success, result.message
+    return -result.fun, result.x[:count].reshape(n, periods)
+
+
+RULES = {"pacing": [{"periods": [1, 2], "min_share": 0.3, "max_share": 0.5}],
+         "channels": {"a": {"max_per_period": 70.0}, "c": {"active_periods": [[2, 4], [6, 6]]}}}
+
+
+def test_plan_matches_an_independent_lp_and_keeps_every_rule():
+    model = small_model()
+    periods, budget = 6, 600.0
+    multipliers = np.ones((3, periods))
+    multipliers[:, 3] = 1.6
+    constraints = constraints_from_dict(RULES, "rules.toml")
+    result = plan_budget(model, budget, periods, constraints=constraints,
+                         multipliers=multipliers)
+    caps = np.full((3, periods), budget)
+    caps[0] = 70.0
+    caps[2, [0, 4]] = 0.0
+    bound, reference_spend = reference_plan(model, budget, periods, multipliers, caps,
+                                            pacing=[(1, 2, 0.3, 0.5)])
+    reference_kpi = simulate(model, reference_spend, multipliers, 0)[0].sum()
+    assert result.kpi.sum() == pytest.approx(max(reference_kpi, result.kpi.sum()), rel=1e-4)
+    assert result.kpi.sum() >= reference_kpi * (1 - 1e-4)
+    assert result.kpi.sum() <= bound * (1 + 1e-6)
+    spend = result.spend
+    assert spend.sum() == pytest.approx(budget, rel=1e-9)
+    assert np.all(spend[0] <= 70.0 + 1e-6)
+    assert np.all(spend[2, [0, 4]] <= 1e-9)
+    assert 0.3 * budget - 1e-6 <= spend[:, :2].sum() <= 0.5 * budget + 1e-6
+    assert result.total_kpi >= result.flat_total_kpi * (1 - 1e-9)
+
+
+def test_step_change_limit_is_kept():
+    model = small_model()
+    rules = constraints_from_dict({"channels": {"b": {"max_step_change": 0.2}}}, "r")
+    multipliers = np.ones((3, 8))
+    multipliers[:, 5] = 3.0
+    result = plan_budget(model, 800.0, 8, constraints=rules, multipliers=multipliers)
+    b = result.spend[1]
+    assert np.all(b[1:] <= 1.2 * b[:-1] + 1e-6) and np.all(b[1:] >= 0.8 * b[:-1] - 1e-6)
+
+
+def test_spend_moves_to_the_seasonal_peak_and_away_from_the_last_weeks():
+    model = small_model(families=("log", "exponential"), s=(1.0, 1.0), decay=(0.6, 0.5))
+    periods = 10
+    multipliers = np.ones((2, periods))
+    multipliers[:, 4] = 2.0
+    result = plan_budget(model, 1000.0, periods, multipliers=multipliers)
+    weekly = result.spend.sum(axis=0)
+    assert weekly[4] == weekly.max()
+    assert weekly[-1] < weekly[:-1].mean()  # its carryover would be lost
+    counted = plan_budget(model, 1000.0, periods, multipliers=multipliers,
+                          count_carryover=True)
+    assert counted.spend.sum(axis=0)[-1] > weekly[-1]
+    assert counted.total_kpi > counted.kpi.sum()
+
+
+def test_carry_in_is_part_of_the_first_periods():
+    model = small_model()
+    zero = np.zeros((3, 4))
+    levels = adstock_levels(model, zero)
+    np.testing.assert_allclose(levels[0], 60.0 * 0.5 ** np.arange(1, 5))
+    assert tail_length(model) > 0
+
+
+def test_plan_csv_has_the_contract_columns():
+    model = small_model()
+    result = plan_budget(model, 300.0, 3, dates=("2027-01-04", "2027-01-11", "2027-01-18"))
+    frame = result.to_frame()
+    assert list(frame.columns) == ["period", "date", "channel", "spend", "kpi"]
+    assert len(frame) == 9 and frame["spend"].sum() == pytest.approx(300.0)
+    assert frame["date"].iloc[-1] == "2027-01-18"
+
+
+def test_caps_below_the_budget_are_explained():
+    model = small_model()
+    rules = constraints_from_dict({"channels": {n: {"max_per_period": 10.0} for n in "abc"}}, "r")
+    with pytest.raises(InfeasibleError, match="per-period caps and flighting let the plan "
+                                              "spend at most 120.00"):
+        plan_budget(model, 500.0, 4, constraints=rules)
+
+
+def test_conflicting_pacing_is_named():
+    model = small_model()
+    rules = constraints_from_dict({"pacing": [{"periods": [1, 2], "min_share": 0.7},
+                                              {"periods": [3, 4], "min_share": 0.7}],
+                                   "channels": {"a": {"max_per_period": 1000.0}}}, "r")
+    with pytest.raises(InfeasibleError) as caught:
+        plan_budget(model, 500.0, 4, constraints=rules)
+    text = str(caught.value)
+    assert "pacing periods 1-2: >= 70%" in text and "pacing periods 3-4: >= 70%" in text
+    assert "budget: total spend = 500.00" in text and "channel 'a'" not in text
+
+
+def test_flight_past_the_plan_is_an_input_error():
+    rules = constraints_from_dict({"channels": {"a": {"active_periods": [[1, 9]]}}}, "r")
+    with pytest.raises(InputError, match=r"channels.a.active_periods: \[1, 9\] goes past"):
+        plan_budget(small_model(), 100.0, 4, constraints=rules)
+
+
+def test_seasonality_file(tmp_path):
+    path = tmp_path / "season.csv"
+    path.write_text("period,channel,multiplier\n2,,1.5\n3,b,2\n")
+    multipliers = read_seasonality(path, ("a", "b"), 4)
+    np.testing.assert_allclose(multipliers, [[1, 1.5, 1, 1], [1, 1.5, 2, 1]])
+    path.write_text("period,multiplier\n9,1.5\n2,-1\n")
+    with pytest.raises(InputError) as caught:
+        read_seasonality(path, ("a",), 4)
+    assert "line 2, column 'period'" in str(caught.value)
+    assert "line 3, column 'multiplier'" in str(caught.value)
