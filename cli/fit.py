@@ -6,10 +6,11 @@ import click
 
 from optimizer.constants import KPI_TYPES
 from optimizer.fitting import fit_long_history
-from optimizer.history import load_long_history
+from optimizer.history import load_long_history, load_wide_history
+from optimizer.joint_fit import fit_wide_history
 from optimizer.model import write_model
 
-from .options import parse_mapping
+from .options import parse_list, parse_mapping
 from .tables import fit_table
 
 
@@ -17,27 +18,54 @@ from .tables import fit_table
 @click.argument("history_path", metavar="HISTORY", type=click.Path(dir_okay=False))
 @click.option("--date", "date_column", default="date", show_default=True, help="Date column.")
 @click.option("--kpi", "kpi_column", default="kpi", show_default=True, help="KPI column.")
-@click.option("--channels", help="Channels to fit, comma-separated; NAME=VALUE renames "
-              "(long format: all channels in the file when omitted).")
-@click.option("--format", "layout", type=click.Choice(["long"]), default="long",
-              show_default=True, help="long: one row per date and channel "
-              "(date,channel,spend,kpi) with the KPI attributed to the channel.")
+@click.option("--channels", help="Spend columns, comma-separated; NAME=COLUMN renames "
+              "(wide: required; long: all channels in the file when omitted).")
+@click.option("--controls", help="Wide format: control columns (numeric, or text such as "
+              "Robyn's events, which becomes one dummy per level).")
+@click.option("--format", "layout", type=click.Choice(["wide", "long"]), default="wide",
+              show_default=True, help="wide: one row per period, one KPI; long: one row per "
+              "date and channel (date,channel,spend,kpi) with the KPI attributed per channel.")
 @click.option("--kpi-type", type=click.Choice(KPI_TYPES), default="revenue", show_default=True,
               help="revenue (ROI = kpi / spend) or conversions (CPA = spend / kpi).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the multi-start.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Wide format: block-bootstrap refits stored as parameter draws.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of starts and draws.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
-def fit(history_path, date_column, kpi_column, channels, layout, kpi_type, seed, out_path):
-    """Fit each channel's response curve and adstock; print the fit quality.
+def fit(history_path, date_column, kpi_column, channels, controls, layout, kpi_type, bootstrap,
+        seed, out_path):
+    """Fit response curves and adstock; print the fit quality.
 
     \b
     Example:
-      budgetopt fit history.csv --format long --kpi revenue --out model.json
+      budgetopt fit history.csv --date DATE --kpi revenue \\
+          --channels tv=tv_S,search=search_S --controls competitor_sales_B,events --out model.json
+      budgetopt fit platform.csv --format long --kpi conversions --out model.json
     """
-    history = load_long_history(history_path, date=date_column, kpi=kpi_column,
-                                channels=parse_mapping(channels, "--channels") or None)
-    model = fit_long_history(history, kpi_type=kpi_type, seed=seed)
+    mapping = parse_mapping(channels, "--channels")
+    if layout == "long":
+        history = load_long_history(history_path, date=date_column, kpi=kpi_column,
+                                    channels=mapping or None)
+        model = fit_long_history(history, kpi_type=kpi_type, seed=seed)
+    else:
+        if not mapping:
+            raise click.UsageError("--channels is required for a wide history "
+                                   "(e.g. --channels tv=tv_S,search=search_S)")
+        history = load_wide_history(history_path, date=date_column, kpi=kpi_column,
+                                    channels=mapping, controls=parse_list(controls))
+        with click.progressbar(length=bootstrap, label="bootstrap", file=click.get_text_stream(
+                "stderr")) as bar:
+            done = [0]
+
+            def progress(count):
+                bar.update(count - done[0])
+                done[0] = count
+
+            model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
+                                     progress=progress)
     write_model(model, out_path)
     click.echo(fit_table(model.fit))
-    click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "
-               f"{model.fit['seconds']:.1f} s; wrote {out_path}")
+    seconds = model.fit["seconds"]
+    total = seconds["total"] if isinstance(seconds, dict) else seconds
+    click.echo(f"{len(history)} periods, {len(model)} channels, fitted in {total:.1f} s; "
+               f"wrote {out_path}")

@@ -99,13 +99,28 @@ def frontier_table(frontier) -> str:
 
 
 def fit_table(fit: dict) -> str:
-    """Per-channel fit quality of a model's ``fit`` section."""
+    """Per-channel fit facts of a model's ``fit`` section, and the overall quality."""
     channels = fit.get("channels", {})
-    rows = [[name, info.get("family", "-"), ratio(info.get("r2"), 3),
-             f"{100 * info['mape']:.1f}%" if "mape" in info else "-"]
+    share = fit.get("decomposition", {})
+    rows = [[name, info.get("family", "-"),
+             ratio(info.get("r2"), 3) if "r2" in info else f"{100 * share.get(name, 0):.1f}%",
+             f"{100 * info['mape']:.1f}%" if "mape" in info else ratio(info.get("roi")),
+             ratio(info.get("marginal_roi")) if "marginal_roi" in info else "-"]
             for name, info in channels.items()]
-    footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%"]
-    return format_table(["channel", "curve", "r2", "mape"], rows, footer)
+    joint = "decomposition" in fit
+    header = ["channel", "curve", "kpi share" if joint else "r2", "roi" if joint else "mape",
+              "marginal roi"]
+    footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%", ""]
+    lines = [format_table(header, rows), f"R² {fit.get('r2', math.nan):.3f}, MAPE "
+             f"{100 * fit.get('mape', math.nan):.1f}%"]
+    if joint:
+        lines[-1] += (f", NRMSE {fit['nrmse']:.3f} (hold-out {fit['holdout_nrmse']:.3f}); "
+                      f"baseline {100 * share.get('baseline', 0):.1f}% of the KPI")
+    else:
+        lines[0] = format_table(header[:4], [r[:4] for r in rows], footer[:4])
+        lines.pop()
+    lines += [f"warning: {w}" for w in fit.get("warnings", [])]
+    return "\n".join(lines)
 
 
 def compact(value: float) -> str:
