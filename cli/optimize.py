@@ -23,12 +23,14 @@ from .tables import allocation_table
               help="Constraints TOML file (channel rules, groups, ratios).")
 @objective_options
 @solver_options
+@click.option("--risk-aware", is_flag=True, help="Keep only the part of the move that "
+              "maximises the KPI's 10th percentile over the model's bootstrap draws.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (method, status, gap, binding constraints).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Allocation CSV to write.")
 def optimize(model_path, budget, periods, constraints_path, objective, kpi_value, target_roi,
-             target_kpi, target_mroi, gap, time_limit, json_path, out_path):
+             target_kpi, target_mroi, gap, time_limit, risk_aware, json_path, out_path):
     """Best allocation of a budget across the model's channels, to a certified optimum.
 
     \b
@@ -41,7 +43,7 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
                                   target_mroi)
     constraints = read_constraints(constraints_path) if constraints_path else None
     result = allocate(model, budget, periods=periods, constraints=constraints, objective=goal,
-                      settings=solver_settings(gap, time_limit))
+                      risk_aware=risk_aware, settings=solver_settings(gap, time_limit))
     write_allocation(result, out_path)
     if json_path:
         write_json(result.summary(), json_path)

@@ -72,6 +72,13 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
         lines.insert(3, f"objective: {result.objective}; value {money(result.objective_value)}")
     else:
         lines.insert(3, f"objective: {result.objective}")
+    if result.uncertainty is not None:
+        u = result.uncertainty
+        lines += ["", f"uncertainty over {u.draws} bootstrap draws (KPI p10 / p50 / p90):",
+                  f"  current      {' / '.join(money(v) for v in u.current)}",
+                  f"  recommended  {' / '.join(money(v) for v in u.recommended)}",
+                  f"  the recommendation beats the current plan in "
+                  f"{100 * u.probability_better:.0f}% of draws"]
     if result.shadow_prices:
         lines += ["", "binding constraints (objective gained per unit of relaxation):",
                   format_table(["constraint", "shadow price"],

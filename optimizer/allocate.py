@@ -14,6 +14,7 @@ from .objectives import TARGET_KPI, TARGET_ROI, Objective
 from .problem import AllocationProblem, build_problem
 from .result import AllocationResult
 from .solvers import SolverSettings, solve
+from .uncertainty import compare_plans, shrink_towards_current
 
 __all__ = ["allocate", "resolve_budget"]
 
@@ -35,11 +36,14 @@ def resolve_budget(model: MediaModel, budget: float | None, constraints: Constra
 
 def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1,
              constraints: Constraints | None = None, objective: Objective | None = None,
-             efficiency=1.0, settings: SolverSettings = SolverSettings()) -> AllocationResult:
+             efficiency=1.0, risk_aware: bool = False,
+             settings: SolverSettings = SolverSettings()) -> AllocationResult:
     """Best allocation of ``budget`` (a horizon total) over ``periods`` periods at steady state.
 
     ``efficiency`` (per channel, or one number) multiplies what the spend buys: 0.9 means the
-    curve is evaluated at 0.9 x spend.
+    curve is evaluated at 0.9 x spend. With bootstrap draws in the model the result carries the
+    KPI percentiles of the current and recommended plans; ``risk_aware`` then keeps only the part
+    of the move that maximises the KPI's 10th percentile over the draws.
 
     For ``target_kpi`` and ``target_roi`` the budget is a ceiling and the spend is searched:
     the least spend whose best plan reaches the KPI target, or the most spend whose best plan
@@ -55,7 +59,27 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
     else:
         result = solve(build(budget, objective), settings)
     result = replace(result, objective=objective.describe())
-    return _never_worse_than_current(result.problem, result)
+    result = _never_worse_than_current(result.problem, result)
+    if risk_aware:
+        result = _shrink(model, result, periods, efficiency)
+    uncertainty = compare_plans(model, result.problem.current, result.spend, periods=periods,
+                                efficiency=efficiency)
+    return replace(result, uncertainty=uncertainty)
+
+
+def _shrink(model, result: AllocationResult, periods, efficiency) -> AllocationResult:
+    """Keep only the part of the move that the bootstrap draws support (best 10th percentile)."""
+    problem = result.problem
+    spend, share = shrink_towards_current(model, problem.current, result.spend,
+                                          periods=periods, efficiency=efficiency)
+    feasible = abs(spend.sum() - result.spend.sum()) <= 1e-9 * max(problem.budget, 1.0) and all(
+        rule.lower - 1e-6 <= rule.activity(spend) <= rule.upper + 1e-6 for rule in problem.rules)
+    if share == 1.0 or not feasible:
+        return replace(result, notes=(*result.notes, "risk-aware: the full move has the best "
+                                      "10th percentile over the draws"))
+    return replace(result, spend=spend, notes=(
+        *result.notes, f"risk-aware: {share:.0%} of the move from the current plan, which "
+        f"maximises the KPI's 10th percentile over the bootstrap draws"))
 
 
 def _search_spend(build, ceiling: float, objective: Objective,

@@ -50,6 +50,7 @@ class AllocationResult:
     notes: tuple[str, ...] = field(default=())
     shadow_prices: tuple[ShadowPrice, ...] = field(default=())
     objective: str = "most KPI for the budget"
+    uncertainty: object = None  # PlanUncertainty when the model carries bootstrap draws
 
     @cached_property
     def kpi(self) -> np.ndarray:
@@ -118,4 +119,5 @@ class AllocationResult:
             "seconds": self.seconds, "notes": list(self.notes),
             "binding_constraints": [{"name": s.name, "shadow_price": s.value}
                                     for s in self.shadow_prices],
+            "uncertainty": self.uncertainty.summary() if self.uncertainty else None,
         }
