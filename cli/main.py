@@ -57,8 +57,9 @@ def _register():
     from cli.optimize import optimize
     from cli.plan import plan
     from cli.scenarios import scenarios
+    from cli.seasonality import seasonality
 
-    for command in (demo, fit, optimize, frontier, scenarios, plan):
+    for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality):
         cli.add_command(command)
 
 

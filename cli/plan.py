@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import click
-import pandas as pd
 
 from optimizer.allocate import resolve_budget
 from optimizer.constraints import read_constraints
-from optimizer.errors import InputError
 from optimizer.exports import write_csv, write_json
 from optimizer.model import read_model
 from scenarios.plan import plan_budget
-from scenarios.seasonality import read_seasonality
+from scenarios.seasonality import period_dates, read_seasonality
 
 from .options import solver_options, solver_settings
 from .tables import plan_table
 
 PLAN_GAP = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below model error
-PERIOD_OFFSETS = {"week": pd.DateOffset(weeks=1), "day": pd.DateOffset(days=1),
-                  "month": pd.DateOffset(months=1)}
 
 
 @click.command()
@@ -57,24 +53,10 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
                    if seasonality_path else None)
     result = plan_budget(model, budget, periods, constraints=constraints,
                          multipliers=multipliers, count_carryover=count_carryover,
-                         dates=_dates(start, periods, model.period),
+                         dates=period_dates(start, periods, model.period) if start else None,
                          settings=solver_settings(gap, time_limit))
     write_csv(result.to_frame(), out_path)
     if json_path:
         write_json(result.summary(), json_path)
     click.echo(plan_table(result))
     click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))
-
-
-def _dates(start: str | None, periods: int, period: str):
-    if start is None:
-        return None
-    try:
-        first = pd.Timestamp(start)
-    except ValueError:
-        raise InputError(f"--start: {start!r} is not a date (use YYYY-MM-DD).") from None
-    if period not in PERIOD_OFFSETS:
-        raise InputError(f"--start: the model's period is {period!r}; dates can be given for "
-                         f"week, day or month periods only.")
-    return tuple((first + PERIOD_OFFSETS[period] * k).strftime("%Y-%m-%d")
-                 for k in range(periods))

@@ -39,6 +39,7 @@ HOLDOUT = 0.2
 BLOCK = 8  # weeks per bootstrap block (keeps autocorrelation)
 CANDIDATES = ("hill", "exponential", "logistic", "log")
 CURRENT_PERIODS = 13
+SELECTION_MARGIN = 0.02  # another family must beat the hold-out error by 2 % to replace hill
 
 
 @dataclass
@@ -70,7 +71,7 @@ class JointFitter:
                 trial_theta = self._fit_theta(trial, train, starts=[self._adapt(theta, family,
                                                                                 trial)])
                 error = self._holdout_error(trial, trial_theta, train)
-                if error < best * (1 - 1e-3):
+                if error < best * (1 - SELECTION_MARGIN):
                     family, theta, best = trial, trial_theta, error
         self.holdout_rmse_ = float(np.sqrt(self._holdout_error(family, theta, train)))
         self.timings_["select"] = time.perf_counter() - started

@@ -60,3 +60,52 @@ def simulate_long_history(truth: MediaModel, *, periods: int = 156, start: str =
         rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "channel": name,
                                   "spend": spend, truth.kpi_name: outcome}))
     return pd.concat(rows, ignore_index=True).sort_values(["date", "channel"], kind="stable")
+
+
+# A wide-history truth: 5 channels sharing one KPI (weekly revenue) over a seasonal baseline.
+WIDE_TRUTH = (
+    {"channel": "tv", "type": "hill", "beta": 420000, "k": 120000, "s": 1.6, "decay": 0.5,
+     "current_spend": 60000},
+    {"channel": "search", "type": "logistic", "beta": 260000, "k": 30000, "decay": 0.1,
+     "current_spend": 25000},
+    {"channel": "social", "type": "hill", "beta": 180000, "k": 40000, "s": 0.8, "decay": 0.3,
+     "current_spend": 30000},
+    {"channel": "display", "type": "logistic", "beta": 90000, "k": 25000, "decay": 0.2,
+     "current_spend": 20000},
+    {"channel": "video", "type": "hill", "beta": 250000, "k": 70000, "s": 2.0, "decay": 0.4,
+     "current_spend": 30000},
+)
+
+
+def wide_truth_model() -> MediaModel:
+    """The true curves behind :func:`simulate_wide_history` (per week, revenue)."""
+    frame = pd.DataFrame(WIDE_TRUTH).astype({"beta": float, "k": float})
+    frame["where"] = [f"channel '{name}'" for name in frame["channel"]]
+    return _model_from_frame(frame, "wide truth", kpi_name="revenue")
+
+
+def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str = "2022-01-03",
+                          noise: float = 0.04, seed: int = 0, baseline: float = 1.5e6
+                          ) -> pd.DataFrame:
+    """One KPI per week: trend + yearly season + a promo dummy + every channel's response.
+
+    Columns: date, revenue, one ``<channel>_spend`` column per channel, promo.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, periods=periods, freq="7D")
+    weeks = np.arange(periods)
+    season = np.sin(2 * np.pi * weeks / 52.18) + 0.4 * np.cos(4 * np.pi * weeks / 52.18)
+    promo = (rng.random(periods) < 0.12).astype(float)
+    kpi = baseline * (1 + 0.1 * weeks / periods + 0.12 * season) + 0.06 * baseline * promo
+    frame = {"date": dates.strftime("%Y-%m-%d")}
+    columns = {}
+    for i, name in enumerate(truth.names):
+        level = truth.current_spend[i] * rng.lognormal(-0.1, 0.45, periods)
+        level *= 1 + 0.15 * np.sin(2 * np.pi * (weeks / 52.18 + rng.random()))
+        level[rng.random(periods) < 0.08] = 0.0
+        spend = np.round(level, 2)
+        adstocked = geometric_adstock(spend, float(np.nan_to_num(truth.decay[i])))
+        kpi = kpi + truth.curves.channel_value(i, adstocked)
+        columns[f"{name}_spend"] = spend
+    kpi = kpi * (1 + noise * rng.standard_normal(periods))
+    return pd.DataFrame({**frame, truth.kpi_name: np.round(kpi, 2), **columns, "promo": promo})

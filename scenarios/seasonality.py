@@ -63,3 +63,43 @@ def read_seasonality(path, names, periods: int) -> np.ndarray:
     if problems:
         raise InputError.collected(f"{path}:", problems)
     return multipliers
+
+
+PERIOD_OFFSETS = {"week": pd.DateOffset(weeks=1), "day": pd.DateOffset(days=1),
+                  "month": pd.DateOffset(months=1)}
+
+
+def period_dates(start: str, periods: int, period: str) -> tuple[str, ...]:
+    """Start dates of ``periods`` periods of the model's kind from ``start`` (YYYY-MM-DD)."""
+    try:
+        first = pd.Timestamp(start)
+    except ValueError:
+        raise InputError(f"--start: {start!r} is not a date (use YYYY-MM-DD).") from None
+    if period not in PERIOD_OFFSETS:
+        raise InputError(f"--start: the model's period is {period!r}; dates can be given for "
+                         f"week, day or month periods only.")
+    return tuple((first + PERIOD_OFFSETS[period] * k).strftime("%Y-%m-%d")
+                 for k in range(periods))
+
+
+def seasonality_from_model(model, start: str, periods: int) -> pd.DataFrame:
+    """``period,multiplier`` from the yearly seasonality a wide fit stored in the model.
+
+    The multiplier is the fitted baseline's seasonal level relative to its mean: media response
+    is assumed to rise and fall with the demand the baseline shows.
+    """
+    season = model.extra.get("seasonality")
+    if not isinstance(season, dict) or "coefficients" not in season:
+        raise InputError("the model has no fitted seasonality; fit a wide history "
+                         "(budgetopt fit --format wide) to get one.")
+    dates = pd.to_datetime(list(period_dates(start, periods, model.period)))
+    days = (dates - pd.Timestamp(season["origin"])).days.to_numpy(float)
+    level = np.zeros(periods)
+    coefficients = season["coefficients"]
+    for k in range(1, int(season["fourier_order"]) + 1):
+        angle = 2 * np.pi * k * days / float(season["period_days"])
+        level += coefficients[2 * k - 2] * np.sin(angle) + coefficients[2 * k - 1] * np.cos(angle)
+    mean = float(season["mean_baseline"])
+    multiplier = np.clip((mean + level) / mean, 0.0, None) if mean > 0 else np.ones(periods)
+    return pd.DataFrame({"period": np.arange(1, periods + 1), "date": list(dates.strftime(
+        "%Y-%m-%d")), "multiplier": multiplier})

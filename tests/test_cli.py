@@ -312,3 +312,33 @@ def test_plan_verb_writes_the_plan_and_compares_with_flat(tmp_path):
 def test_plan_bad_start_date(tmp_path):
     failing(tmp_path, ["plan", EXAMPLES / "demo_model.json", "--periods", 4, "--start",
                        "someday"], "--start: 'someday' is not a date")
+
+
+def test_fit_wide_history_with_controls_then_seasonality_and_uncertainty(tmp_path):
+    from optimizer.synthetic import simulate_wide_history, wide_truth_model
+
+    history = tmp_path / "wide.csv"
+    simulate_wide_history(wide_truth_model(), seed=4).to_csv(history, index=False)
+    model = tmp_path / "model.json"
+    result = run("fit", history, "--date", "date", "--kpi", "revenue", "--channels",
+                 "tv=tv_spend,search=search_spend,social=social_spend,display=display_spend,"
+                 "video=video_spend", "--controls", "promo", "--bootstrap", 5, "--out", model)
+    assert result.exit_code == 0, result.output
+    assert "R²" in result.output and "baseline" in result.output
+    season = tmp_path / "season.csv"
+    result = run("seasonality", model, "--start", "2026-01-05", "--periods", 13, "--out", season)
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(season).columns) == ["period", "date", "multiplier"]
+    result = run("optimize", model, "--periods", 13, "--out", tmp_path / "a.csv")
+    assert result.exit_code == 0, result.output
+    assert "uncertainty over 5 bootstrap draws" in result.output
+    result = run("plan", model, "--periods", 13, "--seasonality", season,
+                 "--out", tmp_path / "plan.csv")
+    assert result.exit_code == 0, result.output
+
+
+def test_fit_wide_needs_channels(tmp_path):
+    history = tmp_path / "h.csv"
+    history.write_text("date,kpi\n2024-01-01,1\n")
+    result = run("fit", history, "--out", tmp_path / "m.json")
+    assert result.exit_code == 2 and "--channels is required" in result.stderr
