@@ -1,5 +1,5 @@
-"""Benchmarks: the rule-aware engine (constrained.py), the per-period planner (plan.py), then
-budgetopt's separable solver vs
+"""Benchmarks: the rule-aware engine (constrained.py), the per-period planner (plan.py), fits of
+the peer datasets with their parts' times (peer_data.py), then budgetopt's separable solver vs
 scipy SLSQP (the method PyMC-Marketing and LightweightMMM use) on the same seeded instances.
 
 Run:  python benchmarks/run.py   (--quick: a short smoke run; --only SECTION: one section)
@@ -26,6 +26,7 @@ from optimizer.problem import AllocationProblem
 from optimizer.solvers.separable import SeparableSolver
 
 import constrained
+import peer_data
 import plan
 from common import timed
 
@@ -117,14 +118,17 @@ def print_table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
-    parser.add_argument("--only", choices=["separable", "constrained", "plan"],
+    parser.add_argument("--only", choices=["separable", "constrained", "plan", "fit"],
                         help="run one section only")
     args = parser.parse_args()
     for name, section in (("constrained", constrained), ("plan", plan)):
         if args.only in (None, name):
             section.run(seeds=1 if args.quick else 3)
             print()
-    if args.only in ("constrained", "plan"):
+    if args.only in (None, "fit"):
+        peer_data.run(bootstrap=5 if args.quick else 50)
+        print()
+    if args.only in ("constrained", "plan", "fit"):
         return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]

@@ -1,0 +1,65 @@
+"""Fits of the public peer datasets (Robyn, Meridian, PyMC-Marketing) and an optimize on each.
+
+Run:  python benchmarks/peer_data.py   (data in benchmarks/data/, see its README for sources)
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+from optimizer.allocate import allocate
+from optimizer.history import load_wide_history
+from optimizer.joint_fit import fit_wide_history
+
+DATA = Path(__file__).parent / "data"
+PYMC_CHANNELS = ("dm", "inst", "nsp", "auddig", "audtr", "vidtr", "viddig", "so", "on", "sem")
+DATASETS = {
+    "Robyn dt_simulated_weekly": dict(
+        file="robyn_dt_simulated_weekly.csv", date="DATE", kpi="revenue", kpi_type="revenue",
+        channels={c: f"{c}_S" for c in ("tv", "ooh", "print", "facebook", "search")},
+        controls=("competitor_sales_B", "events")),
+    "Meridian national_media": dict(
+        file="meridian_national_media.csv", date="time", kpi="conversions",
+        kpi_type="conversions", channels={f"channel{i}": f"Channel{i}_spend" for i in range(4)},
+        controls=("competitor_activity_score_control", "sentiment_score_control")),
+    "PyMC-Marketing case study": dict(
+        file="pymc_marketing_case_study_data.csv", date="wk_strt_dt", kpi="sales",
+        kpi_type="revenue", channels={c: f"mdsp_{c}" for c in PYMC_CHANNELS},
+        controls=("me_ics_all", "me_gas_dpg")),
+}
+
+
+def run(bootstrap: int = 50) -> None:
+    for label, spec in DATASETS.items():
+        started = time.perf_counter()
+        history = load_wide_history(DATA / spec["file"], date=spec["date"], kpi=spec["kpi"],
+                                    channels=spec["channels"], controls=spec["controls"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = fit_wide_history(history, kpi_type=spec["kpi_type"], bootstrap=bootstrap)
+        fit_seconds = time.perf_counter() - started
+        result = allocate(model, periods=13)
+        fit = model.fit
+        print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, "
+              f"controls {', '.join(spec['controls'])}")
+        print(f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f}, "
+              f"hold-out NRMSE {fit['holdout_nrmse']:.3f}; fit {fit_seconds:.1f} s "
+              f"({', '.join(f'{k} {v:.1f} s' for k, v in fit['seconds'].items())})")
+        print(f"baseline share {100 * fit['decomposition']['baseline']:.1f}%")
+        print(f"{'channel':<10}{'curve':>12}{'share':>8}{'ROI':>9}{'mROI':>9}")
+        for name, info in fit["channels"].items():
+            print(f"{name:<10}{info['family']:>12}{100 * fit['decomposition'][name]:>7.1f}%"
+                  f"{info['roi'] or 0:>9.3g}{info['marginal_roi']:>9.3g}")
+        u = result.uncertainty
+        print(f"optimize (13 weeks, current total): media KPI {result.total_kpi_current:,.0f} -> "
+              f"{result.total_kpi:,.0f} ({100 * (result.total_kpi / result.total_kpi_current - 1):+.1f}%), "
+              f"{result.status}; beats the current plan in {100 * u.probability_better:.0f}% of "
+              f"{u.draws} bootstrap draws")
+        for warning in caught:
+            print(f"warning: {warning.message}")
+
+
+if __name__ == "__main__":
+    run()
