@@ -5,7 +5,7 @@ Every error a user can cause is an :class:`InputError` (bad file, bad value) or 
 with the message as-is, so messages name the file, line, column, channel or constraint.
 """
 
-__all__ = ["BudgetoptError", "InputError", "InfeasibleError"]
+__all__ = ["BudgetoptError", "InputError", "InfeasibleError", "SolverError"]
 
 
 class BudgetoptError(Exception):
@@ -28,3 +28,7 @@ class InputError(BudgetoptError):
 
 class InfeasibleError(BudgetoptError):
     """The constraints admit no allocation; the message says which ones and by how much."""
+
+
+class SolverError(BudgetoptError):
+    """The solver stopped (time limit, numerical trouble) before it had any answer."""

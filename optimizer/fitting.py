@@ -23,7 +23,8 @@ from .errors import InputError
 from .history import History
 from .model import MediaModel
 
-__all__ = ["CurveFitter", "NotFittedError", "fit_long_history", "SATURATING_FAMILIES"]
+__all__ = ["CurveFitter", "NotFittedError", "fit_long_history", "SATURATING_FAMILIES", "mape",
+           "period_name", "CURRENT_SPEND_PERIODS"]
 
 SATURATING_FAMILIES = ("hill", "exponential", "logistic", "log")
 CURRENT_SPEND_PERIODS = 13  # current spend = mean of the last quarter of weeks
@@ -69,7 +70,7 @@ class CurveFitter:
         self.s_, self.decay_ = s, decay
         fitted = self.predict(x)
         self.r2_ = float(1 - np.sum((y - fitted) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-300))
-        self.mape_ = _mape(y, fitted)
+        self.mape_ = mape(y, fitted)
         self.n_obs_ = x.size
         return self
 
@@ -176,7 +177,7 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     fit = {
         "method": "per-channel nonlinear least squares, multi-start; family by hold-out error",
         "r2": float(1 - np.sum((total - total_fit) ** 2) / np.sum((total - total.mean()) ** 2)),
-        "mape": _mape(total, total_fit),
+        "mape": mape(total, total_fit),
         "periods": len(history),
         "seconds": round(time.perf_counter() - started, 3),
         "warnings": notes,
@@ -193,16 +194,18 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         normalized=np.zeros(len(names), bool),
         current_spend=recent[names].to_numpy(float),
         carry_in=np.array([fitters[n].carry_out(history.spend[n].to_numpy()) for n in names]),
-        kpi_name=history.kpi_name, kpi_type=kpi_type, period=_period_name(history.dates),
+        kpi_name=history.kpi_name, kpi_type=kpi_type, period=period_name(history.dates),
         baseline=0.0, fit=fit)
 
 
-def _mape(observed, fitted) -> float:
+def mape(observed, fitted) -> float:
+    """Mean absolute percentage error over the periods with a positive outcome."""
     positive = observed > 0
     return float(np.mean(np.abs(fitted[positive] - observed[positive]) / observed[positive]))
 
 
-def _period_name(dates) -> str:
+def period_name(dates) -> str:
+    """'week', 'day', 'month' or 'N days', from the spacing of the first two dates."""
     if len(dates) < 2:
         return "period"
     days = (dates[1] - dates[0]).days

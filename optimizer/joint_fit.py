@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
@@ -26,6 +26,7 @@ from .adstock import geometric_adstock
 from .constants import KPI_REVENUE
 from .curves import FAMILIES, CurveSet
 from .errors import InputError
+from .fitting import CURRENT_SPEND_PERIODS, SATURATING_FAMILIES, mape, period_name
 from .history import History
 from .model import MediaModel
 
@@ -37,8 +38,6 @@ MAX_DECAY = 0.9
 PRIOR_WEIGHT = 0.05
 HOLDOUT = 0.2
 BLOCK = 8  # weeks per bootstrap block (keeps autocorrelation)
-CANDIDATES = ("hill", "exponential", "logistic", "log")
-CURRENT_PERIODS = 13
 SELECTION_MARGIN = 0.02  # another family must beat the hold-out error by 2 % to replace hill
 
 
@@ -46,16 +45,16 @@ SELECTION_MARGIN = 0.02  # another family must beat the hold-out error by 2 % to
 class JointFitter:
     """Joint fit of a wide history. ``fit`` returns self; results end in ``_``."""
 
-    families: tuple[str, ...] = CANDIDATES
+    families: tuple[str, ...] = SATURATING_FAMILIES
     fourier_order: int = FOURIER_ORDER
     bootstrap: int = 50
     n_starts: int = 4
     seed: int = 0
     progress: object = None  # called with the number of bootstrap draws done
-    timings_: dict = field(default_factory=dict)
 
     def fit(self, history: History) -> "JointFitter":
         started = time.perf_counter()
+        self.timings_ = {}
         self._prepare(history)
         n = len(history)
         train = np.arange(n) < int(round(n * (1 - HOLDOUT)))
@@ -267,12 +266,12 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                                   for c, p in enumerate(params)])
     decay = np.array([p["decay"] for p in params])
     spend = history.spend.to_numpy(float)
-    current = spend[-CURRENT_PERIODS:].mean(axis=0)
+    current = spend[-CURRENT_SPEND_PERIODS:].mean(axis=0)
     carry = np.array([geometric_adstock(spend[:, c], decay[c])[-1] for c in range(len(names))])
     model = MediaModel(names=tuple(names), curves=curves, decay=decay,
                        normalized=np.zeros(len(names), bool), current_spend=current,
                        carry_in=carry, kpi_name=history.kpi_name, kpi_type=kpi_type,
-                       period=_period(history), baseline=float(fitter.baseline_series()[-52:]
+                       period=period_name(history.dates), baseline=float(fitter.baseline_series()[-52:]
                                                               .mean()))
     notes = _identification_warnings(history, fitter)
     for note in notes:
@@ -284,7 +283,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         "method": "joint fit: variable projection (bounded least squares inside bounded "
                   "nonlinear least squares), family per channel by hold-out error, "
                   f"{bootstrap} block-bootstrap draws",
-        "r2": _r2(y, fitted), "mape": _mape(y, fitted), "nrmse": _nrmse(y, fitted),
+        "r2": _r2(y, fitted), "mape": mape(y, fitted), "nrmse": _nrmse(y, fitted),
         "holdout_nrmse": float(fitter.holdout_rmse_ * fitter.y_scale_ / (y.max() - y.min())),
         "periods": len(history),
         "decomposition": {"baseline": float(fitter.baseline_series().sum() / fitted.sum()),
@@ -352,18 +351,8 @@ def _identification_warnings(history: History, fitter: JointFitter) -> list[str]
     return notes
 
 
-def _period(history: History) -> str:
-    days = (history.dates[1] - history.dates[0]).days
-    return {1: "day", 7: "week"}.get(days, "month" if 28 <= days <= 31 else f"{days} days")
-
-
 def _r2(y, fitted) -> float:
     return float(1 - np.sum((y - fitted) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
-def _mape(y, fitted) -> float:
-    positive = y != 0
-    return float(np.mean(np.abs((fitted[positive] - y[positive]) / y[positive])))
 
 
 def _nrmse(y, fitted) -> float:

@@ -12,7 +12,8 @@ import pandas as pd
 from .adstock import geometric_adstock
 from .model import MediaModel, _model_from_frame
 
-__all__ = ["DEMO_TRUTH", "demo_truth_model", "simulate_long_history"]
+__all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
+           "simulate_long_history", "simulate_wide_history"]
 
 # Per-week truth of the demo: curve, adstock decay and current weekly spend per channel.
 DEMO_TRUTH = (
@@ -31,11 +32,15 @@ DEMO_TRUTH = (
 )
 
 
+def _truth_model(rows, source: str) -> MediaModel:
+    frame = pd.DataFrame(rows).astype({"beta": float, "k": float})
+    frame["where"] = [f"channel '{name}'" for name in frame["channel"]]
+    return _model_from_frame(frame, source, kpi_name="revenue")
+
+
 def demo_truth_model() -> MediaModel:
     """The true curves behind the demo history (per week, revenue)."""
-    frame = pd.DataFrame(DEMO_TRUTH).astype({"beta": float, "k": float})
-    frame["where"] = [f"channel '{name}'" for name in frame["channel"]]
-    return _model_from_frame(frame, "demo truth", kpi_name="revenue")
+    return _truth_model(DEMO_TRUTH, "demo truth")
 
 
 def simulate_long_history(truth: MediaModel, *, periods: int = 156, start: str = "2023-01-02",
@@ -79,9 +84,7 @@ WIDE_TRUTH = (
 
 def wide_truth_model() -> MediaModel:
     """The true curves behind :func:`simulate_wide_history` (per week, revenue)."""
-    frame = pd.DataFrame(WIDE_TRUTH).astype({"beta": float, "k": float})
-    frame["where"] = [f"channel '{name}'" for name in frame["channel"]]
-    return _model_from_frame(frame, "wide truth", kpi_name="revenue")
+    return _truth_model(WIDE_TRUTH, "wide truth")
 
 
 def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str = "2022-01-03",

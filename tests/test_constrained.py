@@ -11,7 +11,7 @@ from optimizer.model import MediaModel
 from optimizer.objectives import Objective
 from optimizer.problem import build_problem
 
-from reference import grid_dynamic_programming, rules_hold, tangent_lp_reference
+from reference import rules_hold, tangent_lp_reference
 
 CONCAVE = ["hill", "exponential", "logistic", "log"]
 

@@ -1,7 +1,6 @@
 """Per-period plans: rules kept, optimum against an independent LP, behaviour with seasons."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.optimize import linprog
 

@@ -1,6 +1,5 @@
 """Scenario files: each case equals optimize run by hand; errors name the case and key."""
 
-import shutil
 from importlib import resources
 from pathlib import Path
 

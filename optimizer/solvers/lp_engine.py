@@ -26,6 +26,7 @@ import numpy as np
 import pulp
 
 from ..curves import CurveSet
+from ..errors import SolverError
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver"]
 
@@ -205,15 +206,12 @@ def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
 
 @dataclass
 class CertifiedSolution:
-    """Best answer found, the proven bound on the objective, and the last solved model."""
+    """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound."""
 
     payload: object
     value: float
     bound: float
     rounds: int
-    problem: pulp.LpProblem
-    handle: object
-    timed_out: bool
 
 
 def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, *,
@@ -241,18 +239,19 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         mip_gap = max(gap_tolerance / 4, min(1e-3, gap / 10))
         problem.solve(make_solver(remaining, gap=mip_gap))
         status = pulp.LpStatus[problem.status]
-        if status in LP_INFEASIBLE or status == "Not Solved":
+        if status in LP_INFEASIBLE and best is None:
+            return None
+        if status != "Optimal":
             if best is None:
-                return None
+                raise SolverError(f"the solver stopped ({status}) before finding any plan; "
+                                  f"raise --time-limit (now {time_limit:g} s).")
             break
         bound = min(bound, _proven_bound(problem, model.is_mip))
         value, values, payload = evaluate(handle)
         if best is None or value > best.value:
-            best = CertifiedSolution(payload, value, bound, rounds, problem, handle, False)
+            best = CertifiedSolution(payload, value, bound, rounds)
         gap = max(0.0, bound - best.value) / max(abs(best.value), 1e-12)
-        out_of_time = time.perf_counter() > deadline
-        if gap <= gap_tolerance or out_of_time or rounds >= max_rounds:
-            best.timed_out = out_of_time and gap > gap_tolerance
+        if gap <= gap_tolerance or time.perf_counter() > deadline or rounds >= max_rounds:
             break
         if model.refine(values, gap_tolerance * 1e-3) == 0 and mip_gap <= gap_tolerance / 4:
             break
