@@ -3,8 +3,8 @@
 import time
 
 
-def timed(function, *args):
-    """(function(*args), seconds it took)."""
+def timed(function, *args, keywords=None):
+    """(function(*args, **keywords), seconds it took)."""
     started = time.perf_counter()
-    value = function(*args)
+    value = function(*args, **(keywords or {}))
     return value, time.perf_counter() - started

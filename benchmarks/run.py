@@ -115,6 +115,33 @@ def print_table(rows):
               f"{row['gap']:>10.1e}{row['proven']:>12.1e}{cells}")
 
 
+def cli_run(channels: int = 200_000) -> None:
+    """Time ``budgetopt optimize`` end to end on a curves CSV of ``channels`` channels."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    families = np.array(["hill", "exponential", "logistic", "log"])[rng.integers(0, 4, channels)]
+    frame = pd.DataFrame({
+        "channel": [f"ch{i}" for i in range(channels)], "type": families,
+        "beta": rng.uniform(50, 500, channels), "k": rng.uniform(10, 200, channels),
+        "s": np.where(families == "hill", rng.uniform(0.5, 2.5, channels), np.nan),
+        "decay": rng.uniform(0, 0.7, channels), "current_spend": rng.uniform(10, 200, channels)})
+    with tempfile.TemporaryDirectory() as folder:
+        curves = Path(folder) / "curves.csv"
+        frame.to_csv(curves, index=False)
+        command = [sys.executable, "-m", "cli", "optimize", str(curves), "--out",
+                   str(Path(folder) / "allocation.csv")]
+        _, seconds = timed(subprocess.run, command,
+                           keywords={"check": True, "capture_output": True})
+    print(f"budgetopt optimize from a curves CSV of {channels:,} channels (Hill s in "
+          f"[0.5, 2.5], so S-curves included), read + solve + write: {seconds:.1f} s\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
@@ -132,6 +159,7 @@ def main():
         return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
+    cli_run(20_000 if args.quick else 200_000)
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{platform.processor() or 'cpu'}; SLSQP options {SLSQP_OPTIONS}\n")
     print_table(run(sizes, big, seeds=1 if args.quick else 3))

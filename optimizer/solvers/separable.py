@@ -19,7 +19,7 @@ import numpy as np
 
 from ..constants import (DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_BRANCH_AND_BOUND, METHOD_KKT,
                          OPTIMAL)
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, SolverError
 from ..problem import AllocationProblem
 from ..result import AllocationResult
 from .envelope import Domains, Envelope, Relaxation, solve_relaxation
@@ -83,6 +83,9 @@ class SeparableSolver:
                     pruned_bound = max(pruned_bound, child_node.bound)
                     continue
                 heapq.heappush(queue, (-child_node.bound, next(counter), child, child_node))
+        if best is None and queue:
+            raise SolverError(f"the search stopped at its node or time limit ({nodes} nodes) "
+                              f"before finding a plan; raise --time-limit.")
         if best is None:
             raise InfeasibleError(_no_combination_message(problem))
         open_bound = max([-entry[0] for entry in queue] + [pruned_bound, best_value])
