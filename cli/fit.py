@@ -6,7 +6,7 @@ import click
 
 from optimizer.constants import KPI_TYPES
 from optimizer.fitting import fit_long_history
-from optimizer.history import load_long_history, load_wide_history
+from optimizer.history import load_long_history, load_wide_history, with_holidays
 from optimizer.joint_fit import fit_wide_history
 from optimizer.model import write_model
 
@@ -22,6 +22,10 @@ from .tables import fit_table
               "(wide: required; long: all channels in the file when omitted).")
 @click.option("--controls", help="Wide format: control columns (numeric, or text such as "
               "Robyn's events, which becomes one dummy per level).")
+@click.option("--holidays", "holidays_path", type=click.Path(dir_okay=False),
+              help="Wide format: holiday calendar CSV (ds,holiday[,country]); adds a control "
+              "counting the holiday days in each period.")
+@click.option("--holiday-country", help="Keep only this country's rows of the calendar.")
 @click.option("--format", "layout", type=click.Choice(["wide", "long"]), default="wide",
               show_default=True, help="wide: one row per period, one KPI; long: one row per "
               "date and channel (date,channel,spend,kpi) with the KPI attributed per channel.")
@@ -32,8 +36,8 @@ from .tables import fit_table
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of starts and draws.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
-def fit(history_path, date_column, kpi_column, channels, controls, layout, kpi_type, bootstrap,
-        seed, out_path):
+def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
+        holiday_country, layout, kpi_type, bootstrap, seed, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
@@ -53,6 +57,8 @@ def fit(history_path, date_column, kpi_column, channels, controls, layout, kpi_t
                                    "(e.g. --channels tv=tv_S,search=search_S)")
         history = load_wide_history(history_path, date=date_column, kpi=kpi_column,
                                     channels=mapping, controls=parse_list(controls))
+        if holidays_path:
+            history = with_holidays(history, holidays_path, country=holiday_country)
         with click.progressbar(length=bootstrap, label="bootstrap", file=click.get_text_stream(
                 "stderr")) as bar:
             done = [0]

@@ -16,7 +16,7 @@ import pandas as pd
 from .errors import InputError
 from .validation import did_you_mean
 
-__all__ = ["History", "load_wide_history", "load_long_history", "MIN_PERIODS"]
+__all__ = ["History", "load_wide_history", "load_long_history", "with_holidays", "MIN_PERIODS"]
 
 MIN_PERIODS = 16  # a curve (3 parameters) plus adstock, with room for a hold-out
 
@@ -203,3 +203,31 @@ def _check_length(periods: int, path) -> None:
 def _raise(path, problems) -> None:
     if problems:
         raise InputError.collected(f"{path}:", problems)
+
+
+def with_holidays(history: History, path, *, country: str | None = None) -> History:
+    """The history with a ``holidays`` control: holiday days falling in each period.
+
+    The calendar is a CSV with columns ``ds`` (date) and ``holiday`` (name), and optionally
+    ``country`` (Prophet's and Robyn's layout); ``country`` keeps only that country's rows.
+    """
+    frame = _read_csv(path)
+    _require_columns(frame, path, ["ds", "holiday"])
+    problems: list[str] = []
+    days = _dates(frame, "ds", path, problems, unique=False)
+    _raise(path, problems)
+    if country is not None:
+        if "country" not in frame.columns:
+            raise InputError(f"{path}: --holiday-country needs a 'country' column.")
+        days = days[frame["country"].str.strip() == country]
+        if days.empty:
+            raise InputError(f"{path}: no holidays for country '{country}'.")
+    starts = history.dates
+    ends = starts[1:].append(pd.DatetimeIndex([starts[-1] + (starts[-1] - starts[-2])]))
+    counts = [float(((days >= start) & (days < end)).sum()) for start, end in zip(starts, ends)]
+    controls = history.controls if history.controls is not None else pd.DataFrame(
+        index=range(len(history)))
+    return History(dates=history.dates, spend=history.spend, kpi=history.kpi,
+                   channel_kpi=history.channel_kpi,
+                   controls=controls.assign(holidays=counts), kpi_name=history.kpi_name,
+                   source=history.source)

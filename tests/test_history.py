@@ -130,3 +130,17 @@ def test_long_history_unknown_channel(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such history file"):
         load_long_history(tmp_path / "none.csv")
+
+
+def test_holiday_calendar_counts_holiday_days_per_period(tmp_path):
+    from optimizer.history import with_holidays
+
+    calendar = tmp_path / "holidays.csv"
+    calendar.write_text("ds,holiday,country\n2024-01-01,New Year,DE\n2024-01-03,Other,DE\n"
+                        "2024-01-09,Elsewhere,FR\n2024-03-31,Easter,DE\n")
+    history = with_holidays(load(wide_csv(tmp_path)), calendar, country="DE")
+    counts = history.controls["holidays"].to_numpy()
+    assert counts[0] == 2 and counts[1] == 0 and counts.sum() == 3
+    assert with_holidays(load(wide_csv(tmp_path)), calendar).controls["holidays"][1] == 1
+    with pytest.raises(InputError, match="no holidays for country 'IT'"):
+        with_holidays(load(wide_csv(tmp_path)), calendar, country="IT")
