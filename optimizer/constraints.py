@@ -9,12 +9,10 @@ totals over the optimisation horizon, like the budget.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import InputError
-from .validation import did_you_mean, is_number
+from .validation import did_you_mean, is_number, read_toml
 
 __all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
 
@@ -116,14 +114,7 @@ class Constraints:
 
 def read_constraints(path) -> Constraints:
     """Read and validate a constraints TOML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such constraints file.")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{path}: not valid TOML: {error}.") from None
-    return constraints_from_dict(data, str(path))
+    return constraints_from_dict(read_toml(path, "constraints"), str(path))
 
 
 def constraints_from_dict(data: dict, source: str) -> Constraints:

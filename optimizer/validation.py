@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import difflib
 import math
+import tomllib
+from pathlib import Path
 
-__all__ = ["is_number", "did_you_mean"]
+from .errors import InputError
+
+__all__ = ["is_number", "did_you_mean", "read_toml"]
 
 
 def is_number(value) -> bool:
@@ -17,3 +21,16 @@ def did_you_mean(word: str, choices, fallback: str = "") -> str:
     """A hint naming the closest of ``choices``, or ``fallback`` when none is close."""
     hint = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f"did you mean '{hint[0]}'?" if hint else fallback
+
+
+def read_toml(path, kind: str) -> dict:
+    """The TOML file's tables; a missing file or bad TOML is an :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such {kind} file.")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file; expected TOML.") from None

@@ -17,7 +17,6 @@ efficiency.search = 0.9            # spend buys 10 % less
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from optimizer.constraints import Constraints, constraints_from_dict
 from optimizer.errors import InputError
 from optimizer.model import MediaModel, read_model
 from optimizer.objectives import KPI, Objective
-from optimizer.validation import did_you_mean, is_number
+from optimizer.validation import did_you_mean, is_number, read_toml
 
 __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 
@@ -60,12 +59,7 @@ class ScenarioSet:
 def read_scenarios(path) -> ScenarioSet:
     """Read a scenario file, its model and constraints; every problem names its case and key."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such scenario file.")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{path}: not valid TOML: {error}.") from None
+    data = read_toml(path, "scenario")
     unknown = [key for key in data if key not in ("model", "base", "case")]
     if unknown:
         raise InputError(f"{path}: unknown key(s) {', '.join(unknown)}; a scenario file has "
@@ -148,14 +142,10 @@ def _constraints(path, model, where, file_name, entry, base, problems) -> Constr
         if not isinstance(file_name, str):
             problems.append(f"{where}: constraints must be a file name, got {file_name!r}")
             return None
-        source = path.parent / file_name
-        if not source.is_file():
-            problems.append(f"{where}: constraints file {source} does not exist")
-            return None
         try:
-            data = tomllib.loads(source.read_text())
-        except tomllib.TOMLDecodeError as error:
-            problems.append(f"{where}: {source}: not valid TOML: {error}")
+            data = read_toml(path.parent / file_name, "constraints")
+        except InputError as error:
+            problems.append(f"{where}: {error}")
             return None
     data = copy.deepcopy(data)
     for layer in (base, entry):
