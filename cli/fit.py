@@ -59,14 +59,7 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
                                     channels=mapping, controls=parse_list(controls))
         if holidays_path:
             history = with_holidays(history, holidays_path, country=holiday_country)
-        with click.progressbar(length=bootstrap, label="bootstrap", file=click.get_text_stream(
-                "stderr")) as bar:
-            done = [0]
-
-            def progress(count):
-                bar.update(count - done[0])
-                done[0] = count
-
+        with _ProgressBars() as progress:
             model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
                                      progress=progress)
     write_model(model, out_path)
@@ -75,3 +68,33 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
     total = seconds["total"] if isinstance(seconds, dict) else seconds
     click.echo(f"{len(history)} periods, {len(model)} channels, fitted in {total:.1f} s; "
                f"wrote {out_path}")
+
+
+class _ProgressBars:
+    """One click progress bar per stage of the fit, on stderr."""
+
+    LABELS = {"curves": "fitting curves (multi-start, family per channel)",
+              "bootstrap": "bootstrap draws"}
+
+    def __enter__(self):
+        self.bar, self.stage, self.done = None, None, 0
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self._close()
+            self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
+                                         file=click.get_text_stream("stderr"))
+            self.bar.__enter__()
+            self.stage, self.done = stage, 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc):
+        self._close()
+        return False

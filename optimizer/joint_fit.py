@@ -50,16 +50,19 @@ class JointFitter:
     bootstrap: int = 50
     n_starts: int = 4
     seed: int = 0
-    progress: object = None  # called with the number of bootstrap draws done
+    progress: object = None  # progress(stage, done, total) after each fit of a stage
 
     def fit(self, history: History) -> "JointFitter":
         started = time.perf_counter()
         self.timings_ = {}
+        self._stage, self._done = None, 0
         self._prepare(history)
         n = len(history)
         train = np.arange(n) < int(round(n * (1 - HOLDOUT)))
         family = ["hill"] * self.n_channels_
         theta = self._fit_theta(family, train, starts=self._starts(family))
+        steps = 1 + self.n_channels_ * (len(self.families) - 1)
+        self._report("curves", 1, steps)
         for c in range(self.n_channels_):  # choose each channel's family on the hold-out
             best = self._holdout_error(family, theta, train)
             for candidate in self.families:
@@ -72,6 +75,7 @@ class JointFitter:
                 error = self._holdout_error(trial, trial_theta, train)
                 if error < best * (1 - SELECTION_MARGIN):
                     family, theta, best = trial, trial_theta, error
+                self._report("curves", None, steps)
         self.holdout_rmse_ = float(np.sqrt(self._holdout_error(family, theta, train)))
         self.timings_["select"] = time.perf_counter() - started
         everything = np.ones(n, bool)
@@ -80,7 +84,7 @@ class JointFitter:
         self.coef_ = self._linear(family, self.theta_, everything)
         self.fitted_ = self._design(family, self.theta_) @ self.coef_
         self.timings_["fit"] = time.perf_counter() - started - self.timings_["select"]
-        self.draws_ = self._bootstrap(history)
+        self.draws_ = self._bootstrap()
         self.timings_["bootstrap"] = (time.perf_counter() - started - self.timings_["select"]
                                       - self.timings_["fit"])
         return self
@@ -203,7 +207,15 @@ class JointFitter:
         error = (self._design(family, theta) @ coef - self.y_)[~train]
         return float(np.mean(error ** 2))
 
-    def _bootstrap(self, history):
+    def _report(self, stage: str, done: int | None, total: int) -> None:
+        """Tell ``progress`` how far a stage is (``done`` None: one more step)."""
+        if self.progress is None:
+            return
+        self._done = (self._done + 1 if done is None and stage == self._stage else done or 1)
+        self._stage = stage
+        self.progress(stage, self._done, total)
+
+    def _bootstrap(self):
         """Moving-block bootstrap of residuals; each draw refitted from the full fit."""
         rng = np.random.default_rng(self.seed + 1)
         n = len(self.y_)
@@ -217,8 +229,7 @@ class JointFitter:
             theta = self._fit_theta(self.family_, everything, [self.theta_], y=y)
             coef = self._linear(self.family_, theta, everything, y)
             draws.append(self._channel_parameters(theta, coef))
-            if self.progress is not None:
-                self.progress(draw + 1)
+            self._report("bootstrap", draw + 1, self.bootstrap)
         return draws
 
     # --- results in original units ------------------------------------------------------
