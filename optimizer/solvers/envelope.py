@@ -70,9 +70,6 @@ class Envelope:
         on_chord = self.f_a + np.where(np.isfinite(self.slope), self.slope, 0.0) * (x - self.a)
         return np.where(x < self.c, on_chord, self.curves.value(x))
 
-    def marginal(self, x) -> np.ndarray:
-        return np.where(x < self.c, self.slope, self.curves.marginal(x))
-
     def on_chord(self, x) -> np.ndarray:
         """Channels strictly inside a chord, where the envelope may exceed the curve."""
         return (x > self.a) & (x < self.c)
