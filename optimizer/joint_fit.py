@@ -4,13 +4,15 @@ KPI_t = intercept + trend_t + yearly Fourier seasonality_t + controls_t
         + sum_c beta_c * hill_c(adstock_c(spend_c)_t) + noise.
 
 Variable projection: given each channel's nonlinear parameters (adstock decay, half-saturation
-k, shape s) the model is linear in the rest, solved by bounded least squares (media effects
-non-negative); the nonlinear parameters are fitted by bounded nonlinear least squares from
-several starts, with a weak pull of log(k / typical level) and log(s) towards 0 so that a
-channel with little variation keeps a sensible curve. Each channel's family (hill, or one of
-the concave families) is then chosen by the error on the last 20 % of periods. Block-bootstrap
-refits give parameter draws, stored in the model so that ``optimize`` can state how sure the
-recommendation is.
+k, shape s) the model is linear in the rest; the baseline is projected out and the intercept
+and media effects (all non-negative) solved by NNLS. The nonlinear parameters are fitted by
+bounded nonlinear least squares from several starts, with weakly-informative priors: log(k /
+typical adstocked level) and log(s) pulled towards 0, each channel's decay towards the mean
+decay of all channels, and each channel's share of the KPI towards (pooled ratio x its share of
+spend), so that a channel the data barely informs keeps a sensible curve. The yearly Fourier
+order and each channel's family are chosen by rolling-origin time-series cross-validation.
+Block-bootstrap refits give parameter draws, stored in the model so that ``optimize`` can state
+how sure the recommendation is.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import least_squares, lsq_linear
+from scipy.optimize import least_squares, nnls
 
 from .adstock import geometric_adstock
 from .constants import KPI_REVENUE
@@ -33,12 +35,16 @@ from .model import MediaModel
 __all__ = ["JointFitter", "fit_wide_history"]
 
 YEAR_DAYS = 365.25
-FOURIER_ORDER = 2
+FOURIER_ORDERS = (1, 2, 3, 4, 6)  # yearly Fourier orders tried; the rolling CV picks one
 MAX_DECAY = 0.9
 PRIOR_WEIGHT = 0.05
-HOLDOUT = 0.2
+CV_ORIGINS = (0.7, 0.8, 0.9)  # rolling origins: fit before, test up to the next one
+K_RANGE = (0.3, 10.0)  # half-saturation relative to the typical adstocked level
+SHARE_PRIOR = 0.1  # sd of a channel's KPI share around pooled ROI x its spend share
+DECAY_SPREAD = 0.15  # prior sd of a channel's decay around the mean decay of all channels
+WEAK_SIGNAL = 0.25  # a channel's effect sd below this x residual sd: warned as uncertain
 BLOCK = 8  # weeks per bootstrap block (keeps autocorrelation)
-SELECTION_MARGIN = 0.02  # another family must beat the hold-out error by 2 % to replace hill
+SELECTION_MARGIN = 0.02  # a more complex choice must cut the CV error by 2 % to be taken
 
 
 @dataclass
@@ -46,7 +52,7 @@ class JointFitter:
     """Joint fit of a wide history. ``fit`` returns self; results end in ``_``."""
 
     families: tuple[str, ...] = SATURATING_FAMILIES
-    fourier_order: int = FOURIER_ORDER
+    fourier_orders: tuple[int, ...] = FOURIER_ORDERS
     bootstrap: int = 50
     n_starts: int = 4
     seed: int = 0
@@ -58,29 +64,27 @@ class JointFitter:
         self._stage, self._done = None, 0
         self._prepare(history)
         n = len(history)
-        train = np.arange(n) < int(round(n * (1 - HOLDOUT)))
         family = ["hill"] * self.n_channels_
-        theta = self._fit_theta(family, train, starts=self._starts(family))
+        best, thetas = self._cv_error(family, [self._starts(family)])
         steps = 1 + self.n_channels_ * (len(self.families) - 1)
         self._report("curves", 1, steps)
-        for c in range(self.n_channels_):  # choose each channel's family on the hold-out
-            best = self._holdout_error(family, theta, train)
+        for c in range(self.n_channels_):  # choose each channel's family by rolling CV
             for candidate in self.families:
                 if candidate == family[c]:
                     continue
                 trial = family.copy()
                 trial[c] = candidate
-                trial_theta = self._fit_theta(trial, train, starts=[self._adapt(theta, family,
-                                                                                trial)])
-                error = self._holdout_error(trial, trial_theta, train)
+                error, trial_thetas = self._cv_error(
+                    trial, [[self._adapt(theta, family, trial)] for theta in thetas])
                 if error < best * (1 - SELECTION_MARGIN):
-                    family, theta, best = trial, trial_theta, error
+                    family, thetas, best = trial, trial_thetas, error
                 self._report("curves", None, steps)
-        self.holdout_rmse_ = float(np.sqrt(self._holdout_error(family, theta, train)))
+        self.cv_rmse_ = float(np.sqrt(best))
+        theta = thetas[-1]
         self.timings_["select"] = time.perf_counter() - started
         everything = np.ones(n, bool)
         self.family_ = family
-        self.theta_ = self._fit_theta(family, everything, starts=[theta])
+        self.theta_ = self._fit_theta(family, everything, starts=[theta, *self._starts(family)])
         self.coef_ = self._linear(family, self.theta_, everything)
         self.fitted_ = self._design(family, self.theta_) @ self.coef_
         self.timings_["fit"] = time.perf_counter() - started - self.timings_["select"]
@@ -103,23 +107,64 @@ class JointFitter:
         self.x_ = spend / self.x_scale_
         days = (history.dates - history.dates[0]).days.to_numpy(float)
         self.days_ = days
-        columns = [np.ones_like(days), days / max(days[-1], 1.0)]
-        for k in range(1, self.fourier_order + 1):
-            angle = 2 * np.pi * k * days / YEAR_DAYS
-            columns += [np.sin(angle), np.cos(angle)]
-        self.n_fourier_ = 2 * self.fourier_order
+        trend = days / max(days[-1], 1.0)
         controls = history.controls
         self.control_names_ = [] if controls is None else list(controls.columns)
-        for name in self.control_names_:
-            values = controls[name].to_numpy(float)
+        self.controls_ = [controls[name].to_numpy(float) for name in self.control_names_]
+        self.folds_ = _rolling_folds(len(y))
+        self.fourier_order_ = self._choose_fourier_order(days, trend)
+        self.n_fourier_ = 2 * self.fourier_order_
+        self.baseline_ = np.column_stack(self._baseline_columns(days, trend,
+                                                                self.fourier_order_))
+        self._bases, self._columns = {}, {}
+        self.typical_ = np.maximum(np.median(self.x_, axis=0), 1e-3)
+        mean_spend = spend.mean(axis=0)
+        self.spend_share_ = mean_spend / mean_spend.sum()
+        noise = self._noise_bound()
+        self.share_weight_, self.decay_weight_ = noise / SHARE_PRIOR, noise / DECAY_SPREAD
+
+    def _baseline_columns(self, days, trend, order: int) -> list[np.ndarray]:
+        """Intercept, centred trend, yearly Fourier terms up to ``order``, standardised controls."""
+        columns = [np.ones_like(days), trend - trend.mean()]
+        for k in range(1, order + 1):
+            angle = 2 * np.pi * k * days / YEAR_DAYS
+            columns += [np.sin(angle), np.cos(angle)]
+        for values in self.controls_:
             columns.append((values - values.mean()) / (values.std() or 1.0))
-        self.baseline_ = np.column_stack(columns)
+        return columns
+
+    def _choose_fourier_order(self, days, trend) -> int:
+        """The Fourier order with the least rolling-CV error of a linear screening model
+        (baseline + each channel's spend adstocked at decay 0.3); ties go to the lower order."""
+        media = np.column_stack([geometric_adstock(x, 0.3) for x in self.x_.T])
+        best_order, best_error = None, np.inf
+        for order in self.fourier_orders:
+            design = np.column_stack([*self._baseline_columns(days, trend, order), media])
+            squared = []
+            for train, test in self.folds_:
+                varying = np.r_[True, np.ptp(design[train, 1:], axis=0) > 1e-12]
+                solution, *_ = np.linalg.lstsq(design[train][:, varying], self.y_[train],
+                                               rcond=None)
+                squared.append((design[test][:, varying] @ solution - self.y_[test]) ** 2)
+            error = float(np.mean(np.concatenate(squared)))
+            if error < best_error * (1 - SELECTION_MARGIN):
+                best_order, best_error = order, error
+        return best_order
+
+    def _noise_bound(self) -> float:
+        """An upper bound of the noise sd (scaled units): the residual of the baseline alone.
+
+        Priors are weighted by it, so a prior of sd tau costs (deviation / tau)^2 noise variances.
+        """
+        solution, *_ = np.linalg.lstsq(self.baseline_, self.y_, rcond=None)
+        return float(np.std(self.y_ - self.baseline_ @ solution))
 
     def _unpack(self, family, theta):
         """Per channel (decay, k, s) from the flat parameter vector."""
         out, i = [], 0
-        for name in family:
-            decay, k = theta[i], np.exp(theta[i + 1])
+        for c, name in enumerate(family):
+            decay = theta[i]
+            k = np.exp(theta[i + 1]) * self.typical_[c] / (1 - decay)
             i += 2
             s = 1.0
             if "s" in FAMILIES[name].param_names:
@@ -129,37 +174,81 @@ class JointFitter:
         return out
 
     def _media(self, family, theta):
+        """Media columns; each channel's column is cached, so finite differences recompute one."""
+        if len(self._columns) > 20000:
+            self._columns.clear()
         columns = []
         for c, (decay, k, s) in enumerate(self._unpack(family, theta)):
-            level = geometric_adstock(self.x_[:, c], decay)
-            columns.append(FAMILIES[family[c]].value(level, 1.0, k, s))
+            key = (c, family[c], decay, k, s)
+            if key not in self._columns:
+                level = geometric_adstock(self.x_[:, c], decay)
+                self._columns[key] = FAMILIES[family[c]].value(level, 1.0, k, s)
+            columns.append(self._columns[key])
         return np.column_stack(columns)
 
     def _design(self, family, theta):
         return np.hstack([self.baseline_, self._media(family, theta)])
 
+    def _complement(self, rows):
+        """Baseline columns but the intercept that vary on ``rows``, and an orthonormal basis
+        of them (cached per row set): a control constant on the rows has no coefficient there."""
+        key = rows.tobytes()
+        if key not in self._bases:
+            varying = np.ptp(self.baseline_[rows, 1:], axis=0) > 1e-12
+            u, singular, _ = np.linalg.svd(self.baseline_[rows, 1:][:, varying],
+                                           full_matrices=False)
+            self._bases[key] = varying, u[:, singular > singular[0] * 1e-10]
+        return self._bases[key]
+
+    def _media_fit(self, media, rows, y):
+        """Intercept and media coefficients (all >= 0), the rest of the baseline projected out.
+
+        min over baseline b, intercept a >= 0, media m >= 0 of |y - B b - a - M m| equals the
+        same minimum of |P(y - a - M m)| with P the projection off B: a small NNLS. The pooled
+        share prior adds rows w (share_c - r spend_share_c) with the pooled ratio r >= 0 free.
+        Returns (intercept, media coefficients) and the stacked residual.
+        """
+        _, basis = self._complement(rows)
+        target = y[rows] - basis @ (basis.T @ y[rows])
+        free = np.column_stack([np.ones(rows.sum()), media[rows]])
+        columns = free - basis @ (basis.T @ free)
+        n_media = media.shape[1]
+        prior = np.zeros((n_media, n_media + 2))
+        prior[:, 1:-1] = np.diag(media[rows].mean(axis=0))
+        prior[:, -1] = -self.spend_share_
+        system = np.vstack([np.column_stack([columns, np.zeros(len(target))]),
+                            self.share_weight_ * prior])
+        stacked = np.r_[target, np.zeros(n_media)]
+        coef, _ = nnls(system, stacked, maxiter=50 * (n_media + 2))
+        return coef[:-1], stacked - system @ coef
+
     def _linear(self, family, theta, rows, y=None):
         y = self.y_ if y is None else y
-        design = self._design(family, theta)[rows]
-        base = self.baseline_.shape[1]
-        lower = np.r_[np.full(base, -np.inf), np.zeros(self.n_channels_)]
-        return lsq_linear(design, y[rows], bounds=(lower, np.inf), method="bvls").x
+        media = self._media(family, theta)
+        coef, _ = self._media_fit(media, rows, y)
+        rest = (y - coef[0] - media @ coef[1:])[rows]
+        varying, _ = self._complement(rows)
+        base = np.zeros(len(varying))
+        base[varying], *_ = np.linalg.lstsq(self.baseline_[rows, 1:][:, varying], rest,
+                                            rcond=None)
+        return np.concatenate([coef[:1], base, coef[1:]])
 
     def _residuals(self, theta, family, rows, y=None):
         y = self.y_ if y is None else y
-        coef = self._linear(family, theta, rows, y)
-        data = (self._design(family, theta) @ coef - y)[rows]
+        _, data = self._media_fit(self._media(family, theta), rows, y)
         prior = []
-        for c, (decay, k, s) in enumerate(self._unpack(family, theta)):
-            typical = max(np.median(geometric_adstock(self.x_[:, c], decay)), 1e-3)
-            prior += [np.log(k / typical), np.log(s)]
-        return np.concatenate([data, PRIOR_WEIGHT * np.array(prior)])
+        unpacked = self._unpack(family, theta)
+        pooled = np.mean([decay for decay, _, _ in unpacked])
+        for c, (decay, k, s) in enumerate(unpacked):
+            prior += [PRIOR_WEIGHT * np.log(k * (1 - decay) / self.typical_[c]),
+                      PRIOR_WEIGHT * np.log(s), self.decay_weight_ * (decay - pooled)]
+        return np.concatenate([data, prior])
 
     def _bounds(self, family):
         lower, upper = [], []
         for name in family:
-            lower += [0.0, np.log(1e-2)]
-            upper += [MAX_DECAY, np.log(1e2)]
+            lower += [0.0, np.log(K_RANGE[0])]
+            upper += [MAX_DECAY, np.log(K_RANGE[1])]
             if "s" in FAMILIES[name].param_names:
                 lower.append(np.log(0.3))
                 upper.append(np.log(5.0))
@@ -202,10 +291,20 @@ class JointFitter:
                 best = solution
         return best.x
 
-    def _holdout_error(self, family, theta, train):
-        coef = self._linear(family, theta, train)
-        error = (self._design(family, theta) @ coef - self.y_)[~train]
-        return float(np.mean(error ** 2))
+    def _cv_error(self, family, starts):
+        """Mean squared one-step-ahead error over the rolling folds, and each fold's fit.
+
+        ``starts`` holds the starts of the first fold, or one list of starts per fold; without
+        one, a fold starts from the previous fold's fit.
+        """
+        squared, thetas = [], []
+        for number, (train, test) in enumerate(self.folds_):
+            fold_starts = starts[number] if number < len(starts) else [thetas[-1]]
+            theta = self._fit_theta(family, train, starts=fold_starts)
+            coef = self._linear(family, theta, train)
+            squared.append((self._design(family, theta)[test] @ coef - self.y_[test]) ** 2)
+            thetas.append(theta)
+        return float(np.mean(np.concatenate(squared))), thetas
 
     def _report(self, stage: str, done: int | None, total: int) -> None:
         """Tell ``progress`` how far a stage is (``done`` None: one more step)."""
@@ -256,7 +355,7 @@ class JointFitter:
         """The fitted yearly Fourier terms, in KPI units, and the mean baseline."""
         first = 2
         coefficients = self.coef_[first:first + self.n_fourier_] * self.y_scale_
-        return {"fourier_order": self.fourier_order, "period_days": YEAR_DAYS,
+        return {"fourier_order": self.fourier_order_, "period_days": YEAR_DAYS,
                 "coefficients": [float(c) for c in coefficients],
                 "mean_baseline": float(self.baseline_series().mean())}
 
@@ -284,25 +383,36 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                        carry_in=carry, kpi_name=history.kpi_name, kpi_type=kpi_type,
                        period=period_name(history.dates), baseline=float(fitter.baseline_series()[-52:]
                                                               .mean()))
-    notes = _identification_warnings(history, fitter)
+    media = fitter.media_series()
+    signal = media.std(axis=0) / max(np.std(y - fitted), 1e-12)
+    notes = _identification_warnings(history, fitter, signal)
     for note in notes:
         warnings.warn(note, stacklevel=2)
     steady = model.steady_state_curves()
-    media = fitter.media_series()
     total_media = media.sum(axis=0)
+    draws = [replace(model, curves=CurveSet.from_lists(
+        fitter.family_, [p["beta"] for p in draw], [p["k"] for p in draw],
+        [p["s"] for p in draw]), decay=np.array([p["decay"] for p in draw]))
+        for draw in fitter.draws_]
+    draw_mroi = np.array([m.steady_state_curves().marginal(current) for m in draws])
     fit = {
-        "method": "joint fit: variable projection (bounded least squares inside bounded "
-                  "nonlinear least squares), family per channel by hold-out error, "
-                  f"{bootstrap} block-bootstrap draws",
+        "method": "joint fit: variable projection (non-negative least squares inside bounded "
+                  "nonlinear least squares), yearly Fourier order and family per channel by "
+                  f"rolling-origin cross-validation, {bootstrap} block-bootstrap draws",
+        "fourier_order": fitter.fourier_order_,
         "r2": _r2(y, fitted), "mape": mape(y, fitted), "nrmse": _nrmse(y, fitted),
-        "holdout_nrmse": float(fitter.holdout_rmse_ * fitter.y_scale_ / (y.max() - y.min())),
+        "holdout_nrmse": float(fitter.cv_rmse_ * fitter.y_scale_ / (y.max() - y.min())),
         "periods": len(history),
         "decomposition": {"baseline": float(fitter.baseline_series().sum() / fitted.sum()),
                           **{n: float(total_media[c] / fitted.sum())
                              for c, n in enumerate(names)}},
         "channels": {n: {"family": fitter.family_[c],
                          "roi": float(steady.value(current)[c] / current[c]) if current[c] else None,
-                         "marginal_roi": float(steady.marginal(current)[c])}
+                         "marginal_roi": float(steady.marginal(current)[c]),
+                         "marginal_roi_p10_p90": ([float(v) for v in np.percentile(
+                             draw_mroi[:, c], [10, 90])] if len(draws) else None),
+                         "signal": float(signal[c]),
+                         "decay": float(decay[c])}
                      for c, n in enumerate(names)},
         "controls": fitter.control_names_,
         "warnings": notes,
@@ -317,6 +427,13 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     return replace(model, fit=fit, extra=extra)
 
 
+def _rolling_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row masks of rolling-origin time-series cross-validation."""
+    rows = np.arange(n)
+    cuts = [int(round(n * origin)) for origin in CV_ORIGINS] + [n]
+    return [(rows < start, (rows >= start) & (rows < end)) for start, end in zip(cuts, cuts[1:])]
+
+
 def _check_usable(history: History) -> None:
     problems = []
     for name in history.channels:
@@ -328,7 +445,7 @@ def _check_usable(history: History) -> None:
         for column in history.controls.columns:
             if np.ptp(history.controls[column].to_numpy(float)) == 0:
                 problems.append(f"control '{column}' is constant; drop it from --controls")
-    parameters = 2 + 2 * FOURIER_ORDER + (0 if history.controls is None else
+    parameters = 2 + 2 * min(FOURIER_ORDERS) + (0 if history.controls is None else
                                           history.controls.shape[1]) + 4 * len(history.channels)
     if len(history) < 2 * parameters:
         problems.append(f"{len(history)} periods for about {parameters} parameters; the fit "
@@ -337,7 +454,8 @@ def _check_usable(history: History) -> None:
         raise InputError.collected(f"{history.source}: cannot fit:", problems)
 
 
-def _identification_warnings(history: History, fitter: JointFitter) -> list[str]:
+def _identification_warnings(history: History, fitter: JointFitter, signal) -> list[str]:
+    """A note for each channel, or pair, whose curve the history cannot pin down."""
     notes = []
     spend = history.spend.to_numpy(float)
     for c, name in enumerate(history.channels):
@@ -346,6 +464,10 @@ def _identification_warnings(history: History, fitter: JointFitter) -> list[str]
         if variation < 0.1:
             notes.append(f"channel '{name}': spend barely varies (CV {variation:.2f}); its "
                          f"curve is poorly identified")
+        elif 0 < signal[c] < WEAK_SIGNAL:
+            notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
+                         f"the noise; its curve and marginal ROI are uncertain (see the "
+                         f"bootstrap range)")
         seasonal = fitter.baseline_[:, :2 + fitter.n_fourier_]
         solution, *_ = np.linalg.lstsq(seasonal, series, rcond=None)
         explained = 1 - np.var(series - seasonal @ solution) / max(np.var(series), 1e-300)

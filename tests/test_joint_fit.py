@@ -32,21 +32,35 @@ def fitted(tmp_path, seed, bootstrap=0, **history_changes):
         return fit_wide_history(history, bootstrap=bootstrap)
 
 
+HISTORIES = range(8)
+# Channels whose effect varies at least 0.4x the noise in these histories (tv, search, video);
+# social and display vary about 0.2x the noise: too little to identify their curves.
+IDENTIFIABLE = ["tv", "search", "video"]
+
+
 def test_recommendations_capture_most_of_the_true_uplift(tmp_path):
-    """Issue acceptance: median capture >= 70 %, at most one history below the current plan."""
+    """Issue acceptance: median capture >= 70 %, at most one history below the current plan;
+    steady-state marginal ROI within 30 % of the truth for the identifiable channels."""
     rules = constraints_from_dict({"channels": {n: {"max_change": 0.5} for n in TRUTH.names}},
                                   "rules")
     best = allocate(TRUTH, periods=QUARTER, constraints=rules)
     current = TRUTH.current_spend * QUARTER
     true_kpi = lambda spend: TRUTH.horizon_curves(QUARTER).value(spend).sum()
     achievable = best.total_kpi - true_kpi(current)
-    captured = []
-    for seed in range(6):
+    true_mroi = TRUTH.steady_state_curves().marginal(TRUTH.current_spend)
+    identifiable = [TRUTH.names.index(name) for name in IDENTIFIABLE]
+    captured, mroi_errors = [], []
+    for seed in HISTORIES:
         model = fitted(tmp_path, seed).with_current_spend(TRUTH.current_spend)
         recommended = allocate(model, periods=QUARTER, constraints=rules).spend
         captured.append((true_kpi(recommended) - true_kpi(current)) / achievable)
+        fitted_mroi = model.steady_state_curves().marginal(TRUTH.current_spend)
+        mroi_errors.append(np.abs(fitted_mroi / true_mroi - 1)[identifiable])
     assert np.median(captured) >= 0.7
     assert sum(c < 0 for c in captured) <= 1
+    mroi_errors = np.array(mroi_errors)
+    assert np.all(np.median(mroi_errors, axis=0) < 0.3)
+    assert np.mean(mroi_errors < 0.3) >= 0.75
 
 
 def test_fit_quality_and_stored_diagnostics(tmp_path):
@@ -56,10 +70,36 @@ def test_fit_quality_and_stored_diagnostics(tmp_path):
     assert set(fit["decomposition"]) == {"baseline", *TRUTH.names}
     assert all("roi" in c and "marginal_roi" in c for c in fit["channels"].values())
     assert fit["controls"] == ["promo"]
-    true_mroi = TRUTH.steady_state_curves().marginal(TRUTH.current_spend)
-    fitted_mroi = model.steady_state_curves().marginal(TRUTH.current_spend)
-    assert np.median(np.abs(fitted_mroi / true_mroi - 1)) < 0.3
+    assert fit["fourier_order"] == 2  # the simulated season has two harmonics
     assert np.all(model.carry_in > 0) and model.period == "week"
+
+
+def test_channels_the_noise_hides_are_warned_with_a_bootstrap_range(tmp_path):
+    """social and display vary about 0.2x the noise: warned; the others are not."""
+    frame = simulate_wide_history(TRUTH, seed=0)
+    path = tmp_path / "history.csv"
+    frame.to_csv(path, index=False)
+    history = load_wide_history(path, date="date", kpi="revenue",
+                                channels={n: f"{n}_spend" for n in TRUTH.names},
+                                controls=("promo",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit_wide_history(history, bootstrap=10)
+    warned = {name for name in TRUTH.names
+              if any(f"channel '{name}': its effect varies" in str(w.message) for w in caught)}
+    assert {"tv", "search", "video"}.isdisjoint(warned) and warned <= {"social", "display"}
+    for name, info in model.fit["channels"].items():
+        low, high = info["marginal_roi_p10_p90"]
+        assert low <= high and info["signal"] > 0
+        assert (info["signal"] < 0.25) == (name in warned)
+
+
+def test_control_constant_in_a_training_window_does_not_break_the_cross_validation(tmp_path):
+    """A promotion first run in the last weeks is constant in every early training window."""
+    promo = np.zeros(156)
+    promo[-8:-4] = 1.0
+    model = fitted(tmp_path, 3, promo=promo)
+    assert model.fit["holdout_nrmse"] < 0.3 and model.fit["r2"] > 0.6
 
 
 def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
