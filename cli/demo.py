@@ -40,7 +40,7 @@ def demo(out_dir):
     model = fit_long_history(history)
     write_model(model, folder / "model.json")
     click.echo(f"2. budgetopt fit: {len(history)} weeks -> {folder / 'model.json'}\n")
-    click.echo(fit_table(model.fit))
+    click.echo(fit_table(model))
 
     result = allocate(model, periods=QUARTER)
     write_allocation(result, folder / "allocation.csv")

@@ -63,7 +63,7 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
             model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
                                      progress=progress)
     write_model(model, out_path)
-    click.echo(fit_table(model.fit))
+    click.echo(fit_table(model))
     seconds = model.fit["seconds"]
     total = seconds["total"] if isinstance(seconds, dict) else seconds
     click.echo(f"{len(history)} periods, {len(model)} channels, fitted in {total:.1f} s; "

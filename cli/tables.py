@@ -105,27 +105,36 @@ def frontier_table(frontier) -> str:
     return text
 
 
-def fit_table(fit: dict) -> str:
-    """Per-channel fit facts of a model's ``fit`` section, and the overall quality."""
+def fit_table(model) -> str:
+    """Per-channel fitted curves and fit facts of a model's ``fit`` section, and its quality."""
+    fit = model.fit
     channels = fit.get("channels", {})
-    share = fit.get("decomposition", {})
-    rows = [[name, info.get("family", "-"),
-             ratio(info.get("r2"), 3) if "r2" in info else f"{100 * share.get(name, 0):.1f}%",
-             f"{100 * info['mape']:.1f}%" if "mape" in info else ratio(info.get("roi")),
-             ratio(info.get("marginal_roi")) if "marginal_roi" in info else "-"]
-            for name, info in channels.items()]
-    joint = "decomposition" in fit
-    header = ["channel", "curve", "kpi share" if joint else "r2", "roi" if joint else "mape",
-              "marginal roi"]
-    footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%", ""]
-    lines = [format_table(header, rows), f"R² {fit.get('r2', math.nan):.3f}, MAPE "
-             f"{100 * fit.get('mape', math.nan):.1f}%"]
-    if joint:
-        lines[-1] += (f", NRMSE {fit['nrmse']:.3f} (hold-out {fit['holdout_nrmse']:.3f}); "
-                      f"baseline {100 * share.get('baseline', 0):.1f}% of the KPI")
+    lines = []
+    if "decomposition" in fit:
+        share = fit["decomposition"]
+        header = ["channel", "curve", "k", "s", "decay", "kpi share", "roi", "marginal roi",
+                  "mroi p10-p90"]
+        rows = []
+        for c, name in enumerate(model.names):
+            info = channels.get(name, {})
+            spread = info.get("marginal_roi_p10_p90")
+            family = info.get("family", "-")
+            rows.append([name, family, money(model.curves.k[c]),
+                         ratio(model.curves.s[c]) if family == "hill" else "-",
+                         ratio(model.decay[c]), f"{100 * share.get(name, 0):.1f}%",
+                         ratio(info.get("roi")), ratio(info.get("marginal_roi")),
+                         f"{ratio(spread[0])}-{ratio(spread[1])}" if spread else "-"])
+        lines += [format_table(header, rows),
+                  f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f} "
+                  f"(rolling CV {fit['holdout_nrmse']:.3f}); baseline "
+                  f"{100 * share.get('baseline', 0):.1f}% of the KPI; yearly Fourier order "
+                  f"{fit.get('fourier_order', '-')}"]
     else:
-        lines[0] = format_table(header[:4], [r[:4] for r in rows], footer[:4])
-        lines.pop()
+        rows = [[name, info.get("family", "-"), ratio(info.get("r2"), 3),
+                 f"{100 * info['mape']:.1f}%" if "mape" in info else "-"]
+                for name, info in channels.items()]
+        footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%"]
+        lines.append(format_table(["channel", "curve", "r2", "mape"], rows, footer))
     lines += [f"warning: {w}" for w in fit.get("warnings", [])]
     return "\n".join(lines)
 

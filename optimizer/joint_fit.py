@@ -117,7 +117,8 @@ class JointFitter:
         self.baseline_ = np.column_stack(self._baseline_columns(days, trend,
                                                                 self.fourier_order_))
         self._bases, self._columns = {}, {}
-        self.typical_ = np.maximum(np.median(self.x_, axis=0), 1e-3)
+        self.typical_ = np.array([max(np.median(x[x > 0]), 1e-3) if (x > 0).any() else 1.0
+                                  for x in self.x_.T])  # median spend while on air
         mean_spend = spend.mean(axis=0)
         self.spend_share_ = mean_spend / mean_spend.sum()
         noise = self._noise_bound()
