@@ -9,12 +9,25 @@ import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
+
 from optimizer.allocate import allocate
 from optimizer.history import load_wide_history
 from optimizer.joint_fit import fit_wide_history
 
 DATA = Path(__file__).parent / "data"
 PYMC_CHANNELS = ("dm", "inst", "nsp", "auddig", "audtr", "vidtr", "viddig", "so", "on", "sem")
+
+
+def _pymc_controls() -> tuple[str, ...]:
+    """Macro, store, markdown and publicity columns, the holiday and season dummies, and the
+    three activities without spend (email, SMS, affiliates) of the case study's file."""
+    columns = pd.read_csv(DATA / "pymc_marketing_case_study_data.csv", nrows=0).columns
+    prefixes = ("me_", "st_ct", "mrkdn_", "va_pub_", "hldy_", "seas_", "mdip_em", "mdip_sms",
+                "mdip_aff")
+    return tuple(c for c in columns if c.startswith(prefixes))
+
+
 DATASETS = {
     "Robyn dt_simulated_weekly": dict(
         file="robyn_dt_simulated_weekly.csv", date="DATE", kpi="revenue", kpi_type="revenue",
@@ -27,7 +40,7 @@ DATASETS = {
     "PyMC-Marketing case study": dict(
         file="pymc_marketing_case_study_data.csv", date="wk_strt_dt", kpi="sales",
         kpi_type="revenue", channels={c: f"mdsp_{c}" for c in PYMC_CHANNELS},
-        controls=("me_ics_all", "me_gas_dpg")),
+        controls=_pymc_controls()),
 }
 
 
@@ -42,16 +55,21 @@ def run(bootstrap: int = 50) -> None:
         fit_seconds = time.perf_counter() - started
         result = allocate(model, periods=13)
         fit = model.fit
-        print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, "
-              f"controls {', '.join(spec['controls'])}")
+        controls = spec["controls"]
+        named = ", ".join(controls) if len(controls) <= 4 else f"{len(controls)} columns"
+        print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, controls {named}")
         print(f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f}, "
-              f"hold-out NRMSE {fit['holdout_nrmse']:.3f}; fit {fit_seconds:.1f} s "
+              f"rolling-CV NRMSE {fit['holdout_nrmse']:.3f}, Fourier order "
+              f"{fit['fourier_order']}; fit {fit_seconds:.1f} s "
               f"({', '.join(f'{k} {v:.1f} s' for k, v in fit['seconds'].items())})")
         print(f"baseline share {100 * fit['decomposition']['baseline']:.1f}%")
-        print(f"{'channel':<10}{'curve':>12}{'share':>8}{'ROI':>9}{'mROI':>9}")
+        print(f"{'channel':<10}{'curve':>12}{'share':>8}{'ROI':>9}{'mROI':>9}"
+              f"{'mROI p10-p90':>18}{'signal':>8}")
         for name, info in fit["channels"].items():
+            low, high = info["marginal_roi_p10_p90"]
             print(f"{name:<10}{info['family']:>12}{100 * fit['decomposition'][name]:>7.1f}%"
-                  f"{info['roi'] or 0:>9.3g}{info['marginal_roi']:>9.3g}")
+                  f"{info['roi'] or 0:>9.3g}{info['marginal_roi']:>9.3g}"
+                  f"{f'{low:.3g}-{high:.3g}':>18}{info['signal']:>8.2f}")
         u = result.uncertainty
         print(f"optimize (13 weeks, current total): media KPI {result.total_kpi_current:,.0f} -> "
               f"{result.total_kpi:,.0f} ({100 * (result.total_kpi / result.total_kpi_current - 1):+.1f}%), "
