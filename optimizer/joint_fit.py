@@ -465,9 +465,9 @@ def _identification_warnings(history: History, fitter: JointFitter, signal) -> l
         if variation < 0.1:
             notes.append(f"channel '{name}': spend barely varies (CV {variation:.2f}); its "
                          f"curve is poorly identified")
-        elif signal[c] == 0:
-            notes.append(f"channel '{name}': no measurable effect in this history (fitted "
-                         f"effect zero); the optimizer will not fund it beyond its minimum")
+        elif signal[c] < 0.01:
+            notes.append(f"channel '{name}': no measurable effect in this history (its "
+                         f"fitted effect is about zero), so the optimizer sees no return on it")
         elif signal[c] < WEAK_SIGNAL:
             notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
                          f"the noise; its curve and marginal ROI are uncertain (see the "
