@@ -154,6 +154,7 @@ def main():
             print()
     if args.only in (None, "fit"):
         peer_data.run(bootstrap=5 if args.quick else 50)
+        peer_data.meridian_common_shock()
         print()
     if args.only in ("constrained", "plan", "fit"):
         return

@@ -293,7 +293,7 @@ class JointFitter:
         return best.x
 
     def _cv_error(self, family, starts):
-        """Mean squared one-step-ahead error over the rolling folds, and each fold's fit.
+        """Mean squared error on the test blocks of the rolling folds, and each fold's fit.
 
         ``starts`` holds the starts of the first fold, or one list of starts per fold; without
         one, a fold starts from the previous fold's fit.
