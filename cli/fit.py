@@ -33,11 +33,15 @@ from .tables import fit_table
               help="revenue (ROI = kpi / spend) or conversions (CPA = spend / kpi).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=50, show_default=True,
               help="Wide format: block-bootstrap refits stored as parameter draws.")
+@click.option("--adstock", type=click.Choice(["geometric", "delayed", "auto"]),
+              default="geometric", show_default=True, help="Wide format: carryover shape of "
+              "every channel; delayed lets the effect peak some periods after the spend; auto "
+              "fits both and keeps the one with the lower rolling-CV error.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of starts and draws.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
 def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
-        holiday_country, layout, kpi_type, bootstrap, seed, out_path):
+        holiday_country, layout, kpi_type, bootstrap, adstock, seed, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
@@ -61,7 +65,7 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
             history = with_holidays(history, holidays_path, country=holiday_country)
         with _ProgressBars() as progress:
             model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
-                                     progress=progress)
+                                     adstock=adstock, progress=progress)
     write_model(model, out_path)
     click.echo(fit_table(model))
     seconds = model.fit["seconds"]

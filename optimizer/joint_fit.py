@@ -24,19 +24,21 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import least_squares, nnls
 
-from .adstock import geometric_adstock
+from .adstock import DELAYED_LENGTH, delayed_adstock, delayed_weights, geometric_adstock
 from .constants import KPI_REVENUE
 from .curves import FAMILIES, CurveSet
 from .errors import InputError
 from .fitting import CURRENT_SPEND_PERIODS, SATURATING_FAMILIES, mape, period_name
 from .history import History
-from .model import MediaModel
+from .model import ADSTOCK_TYPES, MediaModel
 
 __all__ = ["JointFitter", "fit_wide_history"]
 
 YEAR_DAYS = 365.25
 FOURIER_ORDERS = (1, 2, 3, 4, 6)  # yearly Fourier orders tried; the rolling CV picks one
 MAX_DECAY = 0.9
+DELAYED_DECAY = (0.05, 0.95)  # bounds of a delayed adstock's decay
+MAX_PEAK = 6.0  # latest peak of a delayed adstock, in periods
 PRIOR_WEIGHT = 0.05
 CV_ORIGINS = (0.7, 0.8, 0.9)  # rolling origins: fit before, test up to the next one
 K_RANGE = (0.3, 10.0)  # half-saturation relative to the typical adstocked level
@@ -55,6 +57,7 @@ class JointFitter:
     fourier_orders: tuple[int, ...] = FOURIER_ORDERS
     bootstrap: int = 50
     n_starts: int = 4
+    adstock: str = "geometric"  # or "delayed" (peak after a delay, see adstock.py)
     seed: int = 0
     progress: object = None  # progress(stage, done, total) after each fit of a stage
 
@@ -88,9 +91,14 @@ class JointFitter:
         self.coef_ = self._linear(family, self.theta_, everything)
         self.fitted_ = self._design(family, self.theta_) @ self.coef_
         self.timings_["fit"] = time.perf_counter() - started - self.timings_["select"]
+        return self.draw(self.bootstrap)
+
+    def draw(self, count: int) -> "JointFitter":
+        """Refit ``count`` block-bootstrap histories; their parameters end in ``draws_``."""
+        started = time.perf_counter()
+        self.bootstrap = count
         self.draws_ = self._bootstrap()
-        self.timings_["bootstrap"] = (time.perf_counter() - started - self.timings_["select"]
-                                      - self.timings_["fit"])
+        self.timings_["bootstrap"] = time.perf_counter() - started
         return self
 
     # --- the model -----------------------------------------------------------------------
@@ -160,18 +168,26 @@ class JointFitter:
         solution, *_ = np.linalg.lstsq(self.baseline_, self.y_, rcond=None)
         return float(np.std(self.y_ - self.baseline_ @ solution))
 
+    def _width(self, name: str) -> int:
+        """Parameters per channel: decay, log relative k, [peak], [log s]."""
+        return 2 + (self.adstock == "delayed") + ("s" in FAMILIES[name].param_names)
+
     def _unpack(self, family, theta):
-        """Per channel (decay, k, s) from the flat parameter vector."""
+        """Per channel (decay, k, s, peak) from the flat parameter vector (peak NaN: geometric).
+
+        k is stored as log(k / typical adstocked level): the median spend while on air times
+        the adstock's steady-state scale."""
         out, i = [], 0
         for c, name in enumerate(family):
-            decay = theta[i]
-            k = np.exp(theta[i + 1]) * self.typical_[c] / (1 - decay)
-            i += 2
-            s = 1.0
-            if "s" in FAMILIES[name].param_names:
-                s = np.exp(theta[i])
-                i += 1
-            out.append((decay, k, s))
+            decay, peak, scale = theta[i], np.nan, 1 / (1 - theta[i])
+            if self.adstock == "delayed":
+                peak = theta[i + 2]
+                scale = delayed_weights(decay, peak).sum()
+            k = np.exp(theta[i + 1]) * self.typical_[c] * scale
+            s = np.exp(theta[i + self._width(name) - 1]) if "s" in FAMILIES[name].param_names \
+                else 1.0
+            out.append((decay, k, s, peak))
+            i += self._width(name)
         return out
 
     def _media(self, family, theta):
@@ -179,10 +195,13 @@ class JointFitter:
         if len(self._columns) > 20000:
             self._columns.clear()
         columns = []
-        for c, (decay, k, s) in enumerate(self._unpack(family, theta)):
-            key = (c, family[c], decay, k, s)
+        for c, (decay, k, s, peak) in enumerate(self._unpack(family, theta)):
+            key = (c, family[c], decay, k, s, peak)
             if key not in self._columns:
-                level = geometric_adstock(self.x_[:, c], decay)
+                if self.adstock == "delayed":
+                    level = delayed_adstock(self.x_[:, c], decay, peak)
+                else:
+                    level = geometric_adstock(self.x_[:, c], decay)
                 self._columns[key] = FAMILIES[family[c]].value(level, 1.0, k, s)
             columns.append(self._columns[key])
         return np.column_stack(columns)
@@ -237,19 +256,27 @@ class JointFitter:
     def _residuals(self, theta, family, rows, y=None):
         y = self.y_ if y is None else y
         _, data = self._media_fit(self._media(family, theta), rows, y)
-        prior = []
-        unpacked = self._unpack(family, theta)
-        pooled = np.mean([decay for decay, _, _ in unpacked])
-        for c, (decay, k, s) in enumerate(unpacked):
-            prior += [PRIOR_WEIGHT * np.log(k * (1 - decay) / self.typical_[c]),
-                      PRIOR_WEIGHT * np.log(s), self.decay_weight_ * (decay - pooled)]
+        prior, i = [], 0
+        pooled = np.mean([theta[j] for j in self._decay_positions(family)])
+        for name in family:
+            prior += [PRIOR_WEIGHT * theta[i + 1], self.decay_weight_ * (theta[i] - pooled)]
+            if "s" in FAMILIES[name].param_names:
+                prior.append(PRIOR_WEIGHT * theta[i + self._width(name) - 1])
+            i += self._width(name)
         return np.concatenate([data, prior])
+
+    def _decay_positions(self, family) -> list[int]:
+        return list(np.cumsum([0] + [self._width(name) for name in family])[:-1])
 
     def _bounds(self, family):
         lower, upper = [], []
         for name in family:
-            lower += [0.0, np.log(K_RANGE[0])]
-            upper += [MAX_DECAY, np.log(K_RANGE[1])]
+            if self.adstock == "delayed":
+                lower += [DELAYED_DECAY[0], np.log(K_RANGE[0]), 0.0]
+                upper += [DELAYED_DECAY[1], np.log(K_RANGE[1]), MAX_PEAK]
+            else:
+                lower += [0.0, np.log(K_RANGE[0])]
+                upper += [MAX_DECAY, np.log(K_RANGE[1])]
             if "s" in FAMILIES[name].param_names:
                 lower.append(np.log(0.3))
                 upper.append(np.log(5.0))
@@ -263,6 +290,8 @@ class JointFitter:
             for name in family:
                 decay = (0.3, 0.6, 0.1, 0.45)[start % 4] if start < 4 else rng.uniform(0, 0.8)
                 theta += [decay, np.log((1.0, 2.0, 0.5, 1.5)[start % 4])]
+                if self.adstock == "delayed":
+                    theta.append((1.0, 2.0, 0.0, 3.0)[start % 4])
                 if "s" in FAMILIES[name].param_names:
                     theta.append(np.log((1.0, 1.8, 1.0, 1.4)[start % 4]))
             starts.append(np.array(theta))
@@ -271,13 +300,13 @@ class JointFitter:
     def _adapt(self, theta, old_family, new_family):
         """A start for ``new_family`` from ``theta`` fitted with ``old_family``."""
         out, i = [], 0
+        shared = 2 + (self.adstock == "delayed")  # decay, log k, [peak]
         for old, new in zip(old_family, new_family):
-            width = 3 if "s" in FAMILIES[old].param_names else 2
-            part = list(theta[i:i + 2])
+            part = list(theta[i:i + shared])
             if "s" in FAMILIES[new].param_names:
-                part.append(theta[i + 2] if width == 3 else 0.0)
+                part.append(theta[i + shared] if "s" in FAMILIES[old].param_names else 0.0)
             out += part
-            i += width
+            i += self._width(old)
         return np.array(out)
 
     def _fit_theta(self, family, rows, starts, y=None):
@@ -336,9 +365,12 @@ class JointFitter:
     def _channel_parameters(self, theta, coef):
         media = coef[self.baseline_.shape[1]:] * self.y_scale_
         out = []
-        for c, (decay, k, s) in enumerate(self._unpack(self.family_, theta)):
-            out.append({"beta": float(max(media[c], 1e-12)), "k": float(k * self.x_scale_[c]),
-                        "s": float(s), "decay": float(decay)})
+        for c, (decay, k, s, peak) in enumerate(self._unpack(self.family_, theta)):
+            parameters = {"beta": float(max(media[c], 1e-12)), "k": float(k * self.x_scale_[c]),
+                          "s": float(s), "decay": float(decay)}
+            if self.adstock == "delayed":
+                parameters["peak"] = float(peak)
+            out.append(parameters)
         return out
 
     def channel_parameters(self):
@@ -362,11 +394,21 @@ class JointFitter:
 
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
-                     bootstrap: int = 50, progress=None) -> MediaModel:
-    """Fit a wide history and return the model, with diagnostics under ``fit``."""
+                     bootstrap: int = 50, adstock: str = "geometric",
+                     progress=None) -> MediaModel:
+    """Fit a wide history and return the model, with diagnostics under ``fit``.
+
+    ``adstock`` is "geometric", "delayed" (for every channel), or "auto": both fitted, the one
+    with the lower rolling-CV error kept."""
     _check_usable(history)
     started = time.perf_counter()
-    fitter = JointFitter(seed=seed, bootstrap=bootstrap, progress=progress).fit(history)
+    kinds = ADSTOCK_TYPES if adstock == "auto" else (adstock,)
+    fitters = [JointFitter(seed=seed, bootstrap=0, adstock=kind, progress=progress).fit(history)
+               for kind in kinds]  # "auto": delayed must cut the CV error by the margin
+    fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
+                                                      else 1 + SELECTION_MARGIN))
+    fitter.draw(bootstrap)
+    adstock = fitter.adstock
     y = np.asarray(history.kpi, float)
     fitted = fitter.fitted_ * fitter.y_scale_
     params = fitter.channel_parameters()
@@ -376,14 +418,20 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                                  [p["s"] if fitter.family_[c] == "hill" else 1.0
                                   for c, p in enumerate(params)])
     decay = np.array([p["decay"] for p in params])
+    peak = np.array([p.get("peak", np.nan) for p in params])
     spend = history.spend.to_numpy(float)
     current = spend[-CURRENT_SPEND_PERIODS:].mean(axis=0)
-    carry = np.array([geometric_adstock(spend[:, c], decay[c])[-1] for c in range(len(names))])
+    delayed = adstock == "delayed"
+    carry = np.zeros(len(names)) if delayed else np.array(
+        [geometric_adstock(spend[:, c], decay[c])[-1] for c in range(len(names))])
+    recent = np.zeros((len(names), DELAYED_LENGTH - 1))
+    recent[:, max(0, DELAYED_LENGTH - 1 - len(spend)):] = spend[-(DELAYED_LENGTH - 1):].T
     model = MediaModel(names=tuple(names), curves=curves, decay=decay,
                        normalized=np.zeros(len(names), bool), current_spend=current,
                        carry_in=carry, kpi_name=history.kpi_name, kpi_type=kpi_type,
-                       period=period_name(history.dates), baseline=float(fitter.baseline_series()[-52:]
-                                                              .mean()))
+                       period=period_name(history.dates),
+                       baseline=float(fitter.baseline_series()[-52:].mean()), peak=peak,
+                       recent_spend=recent if delayed else None)
     media = fitter.media_series()
     signal = media.std(axis=0) / max(np.std(y - fitted), 1e-12)
     notes = _identification_warnings(history, fitter, signal)
@@ -393,13 +441,14 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     total_media = media.sum(axis=0)
     draws = [replace(model, curves=CurveSet.from_lists(
         fitter.family_, [p["beta"] for p in draw], [p["k"] for p in draw],
-        [p["s"] for p in draw]), decay=np.array([p["decay"] for p in draw]))
+        [p["s"] for p in draw]), decay=np.array([p["decay"] for p in draw]),
+        peak=np.array([p.get("peak", np.nan) for p in draw]))
         for draw in fitter.draws_]
     draw_mroi = np.array([m.steady_state_curves().marginal(current) for m in draws])
     fit = {
         "method": "joint fit: variable projection (non-negative least squares inside bounded "
                   "nonlinear least squares), yearly Fourier order and family per channel by "
-                  f"rolling-origin cross-validation, {bootstrap} block-bootstrap draws",
+                  f"rolling-origin cross-validation, {adstock} adstock, {bootstrap} block-bootstrap draws",
         "fourier_order": fitter.fourier_order_,
         "r2": _r2(y, fitted), "mape": mape(y, fitted), "nrmse": _nrmse(y, fitted),
         "holdout_nrmse": float(fitter.cv_rmse_ * fitter.y_scale_ / (y.max() - y.min())),
@@ -413,7 +462,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                          "marginal_roi_p10_p90": ([float(v) for v in np.percentile(
                              draw_mroi[:, c], [10, 90])] if len(draws) else None),
                          "signal": float(signal[c]),
-                         "decay": float(decay[c])}
+                         "decay": float(decay[c]),
+                         **({"peak": float(peak[c])} if delayed else {})}
                      for c, n in enumerate(names)},
         "controls": fitter.control_names_,
         "warnings": notes,
@@ -422,9 +472,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     fit["seconds"]["total"] = round(time.perf_counter() - started, 3)
     extra = {"seasonality": {**fitter.seasonality(),
                              "origin": history.dates[0].strftime("%Y-%m-%d")},
-             "bootstrap": {"draws": [[{"beta": p["beta"], "k": p["k"], "s": p["s"],
-                                       "decay": p["decay"]} for p in draw]
-                                     for draw in fitter.draws_]}}
+             "bootstrap": {"draws": fitter.draws_}}
     return replace(model, fit=fit, extra=extra)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .adstock import steady_state_scale
+from .adstock import DELAYED_LENGTH, adstock_kernel, carry_profile, steady_state_scale
 from .constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
 from .curves import FAMILIES, CurveSet
 from .errors import InputError
@@ -26,6 +26,7 @@ __all__ = ["MediaModel", "read_model", "write_model"]
 
 CURVES_CSV_REQUIRED = ("channel", "type", "beta", "k")
 CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend")
+ADSTOCK_TYPES = ("geometric", "delayed")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class MediaModel:
     """Response curves of a set of channels plus what is known about the KPI.
 
     Arrays have shape ``(n_channels,)``. ``decay`` is NaN for a channel without adstock and
-    ``current_spend`` is NaN where the model does not say (both per period).
+    ``current_spend`` is NaN where the model does not say (both per period). ``peak`` is NaN
+    for geometric adstock and the delay of a delayed one; a delayed channel's ``recent_spend``
+    row holds its last DELAYED_LENGTH - 1 spends (what it still carries into the plan).
     """
 
     names: tuple[str, ...]
@@ -48,9 +51,31 @@ class MediaModel:
     baseline: float = 0.0
     fit: dict | None = None
     extra: dict = field(default_factory=dict)
+    peak: np.ndarray | None = None
+    recent_spend: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.names)
+        if self.peak is None:
+            object.__setattr__(self, "peak", np.full(n, np.nan))
+        if self.recent_spend is None:
+            object.__setattr__(self, "recent_spend", np.zeros((n, DELAYED_LENGTH - 1)))
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def delayed(self) -> np.ndarray:
+        return ~np.isnan(self.peak)
+
+    def adstock_kernel(self, horizon: int) -> np.ndarray:
+        """(channels, horizon): weight in a level of the spend l periods back."""
+        return adstock_kernel(self.decay, self.normalized, self.peak, horizon)
+
+    def carry(self, horizon: int) -> np.ndarray:
+        """(channels, horizon): what the history's spend adds to each planned period's level."""
+        return carry_profile(self.decay, self.normalized, self.peak, self.carry_in,
+                             self.recent_spend, horizon)
 
     @property
     def has_adstock(self) -> np.ndarray:
@@ -61,7 +86,7 @@ class MediaModel:
 
         ``efficiency`` multiplies the spend before the curve (0.9: spend buys 10 % less).
         """
-        scale = steady_state_scale(self.decay, self.normalized) * efficiency
+        scale = steady_state_scale(self.decay, self.normalized, self.peak) * efficiency
         return self.curves.scaled(scale, 1.0)
 
     def horizon_curves(self, periods: int, efficiency=1.0) -> CurveSet:
@@ -81,7 +106,12 @@ class MediaModel:
             if family == "hill":
                 curve["s"] = float(self.curves.s[i])
             channel = {"name": name, "curve": curve}
-            if self.has_adstock[i]:
+            if self.delayed[i]:
+                channel["adstock"] = {"type": "delayed", "decay": float(self.decay[i]),
+                                      "peak": float(self.peak[i]),
+                                      "normalized": bool(self.normalized[i]),
+                                      "recent_spend": [float(v) for v in self.recent_spend[i]]}
+            elif self.has_adstock[i]:
                 channel["adstock"] = {"type": "geometric", "decay": float(self.decay[i]),
                                       "normalized": bool(self.normalized[i])}
             if not math.isnan(self.current_spend[i]):
@@ -163,19 +193,31 @@ def _channel_row(entry, index: int, problems: list[str]) -> dict | None:
     if adstock is not None and not isinstance(adstock, dict):
         problems.append(f"channel '{name}': 'adstock' must be an object")
         adstock = None
-    if adstock is not None and adstock.get("type", "geometric") != "geometric":
-        problems.append(f"channel '{name}': adstock.type must be 'geometric', "
-                        f"got {adstock.get('type')!r}")
+    kind = None if adstock is None else adstock.get("type", "geometric")
+    if kind not in (None, *ADSTOCK_TYPES):
+        problems.append(f"channel '{name}': adstock.type must be 'geometric' or 'delayed', "
+                        f"got {kind!r}")
     if adstock is not None and "decay" not in adstock:
         problems.append(f"channel '{name}': missing key adstock.decay")
     cell = lambda value: value if value is None or is_number(value) else repr(value)
+    peak, recent = None, None
+    if kind == "delayed":
+        peak = cell(adstock.get("peak"))
+        recent = adstock.get("recent_spend", [])
+        if peak is None:
+            problems.append(f"channel '{name}': missing key adstock.peak (delayed adstock)")
+        if (not isinstance(recent, list) or len(recent) > DELAYED_LENGTH - 1
+                or not all(is_number(v) and v >= 0 for v in recent)):
+            problems.append(f"channel '{name}': adstock.recent_spend must list at most "
+                            f"{DELAYED_LENGTH - 1} spends >= 0 (oldest first)")
+            recent = []
     return {
         "channel": name, "type": curve.get("type"), "beta": cell(curve.get("beta")),
         "k": cell(curve.get("k")), "s": cell(curve.get("s")),
         "decay": None if adstock is None else cell(adstock.get("decay", 0.0)),
         "normalized": None if adstock is None else adstock.get("normalized", False),
         "current_spend": cell(entry.get("current_spend")), "carry_in": cell(entry.get("carry_in")),
-        "where": f"channel '{name}'",
+        "peak": peak, "recent_spend": recent, "where": f"channel '{name}'",
     }
 
 
@@ -232,11 +274,22 @@ def _model_from_frame(frame: pd.DataFrame, path: Path, **model_fields) -> MediaM
     bad = np.flatnonzero(current < 0)
     problems += [f"{where(i)}: current_spend must be >= 0, got {current[i]:g}" for i in bad[:5]]
     carry_in = _numbers(frame, "carry_in", where, problems, required=False, default=0.0)
+    peak = _numbers(frame, "peak", where, problems, required=False, default=np.nan)
+    bad = np.flatnonzero(~np.isnan(peak) & ~((peak >= 0) & (peak <= DELAYED_LENGTH - 1)))
+    problems += [f"{where(i)}: adstock peak must be in [0, {DELAYED_LENGTH - 1}], got "
+                 f"{peak[i]:g}" for i in bad[:5]]
+    bad = np.flatnonzero(~np.isnan(peak) & ~(decay > 0))
+    problems += [f"{where(i)}: a delayed adstock's decay must be in (0, 1)" for i in bad[:5]]
     if problems:
         raise InputError.collected(f"{path}: invalid channel definitions:", problems)
+    recent = np.zeros((len(frame), DELAYED_LENGTH - 1))
+    for i, values in enumerate(frame["recent_spend"] if "recent_spend" in frame.columns else []):
+        if isinstance(values, list) and values:
+            recent[i, DELAYED_LENGTH - 1 - len(values):] = values
     curves = CurveSet.from_lists(list(families), beta, k, np.where(needs_s, s, 1.0))
     return MediaModel(names=tuple(names), curves=curves, decay=decay, normalized=normalized,
-                      current_spend=current, carry_in=carry_in, **model_fields)
+                      current_spend=current, carry_in=carry_in, peak=peak, recent_spend=recent,
+                      **model_fields)
 
 
 def _locator(frame: pd.DataFrame):

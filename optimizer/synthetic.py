@@ -107,8 +107,8 @@ def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str =
         level *= 1 + 0.15 * np.sin(2 * np.pi * (weeks / 52.18 + rng.random()))
         level[rng.random(periods) < 0.08] = 0.0
         spend = np.round(level, 2)
-        adstocked = geometric_adstock(spend, float(np.nan_to_num(truth.decay[i])))
-        kpi = kpi + truth.curves.channel_value(i, adstocked)
+        kernel = truth.adstock_kernel(periods)[i]
+        kpi = kpi + truth.curves.channel_value(i, np.convolve(spend, kernel)[:periods])
         columns[f"{name}_spend"] = spend
     kpi = kpi * (1 + noise * rng.standard_normal(periods))
     return pd.DataFrame({**frame, truth.kpi_name: np.round(kpi, 2), **columns, "promo": promo})

@@ -42,8 +42,10 @@ def draw_models(model: MediaModel) -> list[MediaModel]:
                           np.array([float(p["k"]) for p in draw]),
                           np.array([float(p.get("s", 1.0)) for p in draw]))
         decay = np.array([float(p.get("decay", np.nan)) for p in draw])
-        models.append(replace(model, curves=curves, decay=np.where(model.has_adstock, decay,
-                                                                   np.nan)))
+        peak = np.array([float(p.get("peak", np.nan)) for p in draw])
+        models.append(replace(model, curves=curves,
+                              decay=np.where(model.has_adstock, decay, np.nan),
+                              peak=np.where(model.delayed, peak, np.nan)))
     return models
 
 

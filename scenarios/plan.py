@@ -1,8 +1,8 @@
 """The weekly (per-period) plan: spend per channel per period as one problem.
 
-Adstock links periods: a channel's level is a_t = gain * sum_{s<=t} decay^(t-s) x_s +
-decay^t * carry_in (gain = 1 - decay when normalized, else 1), and its response in period t is
-multiplier_t * curve(a_t). Every level is an affine expression of the spend variables, so the
+Adstock links periods: a channel's level is a_t = sum_{s<=t} w_(t-s) x_s + carry_t, with w
+its adstock kernel (geometric: gain * decay^l; delayed: decay^((l - peak)^2)) and carry_t what
+the history's spend still adds, and its response in period t is multiplier_t * curve(a_t). Every level is an affine expression of the spend variables, so the
 plan is solved on the same certified piecewise-linear engine as allocations with rules: the
 in-plan KPI (plus the carried-out tail with ``count_carryover``) is maximised under the budget,
 the channel totals' rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from optimizer.adstock import DELAYED_LENGTH
 from optimizer.constants import GAP_LIMIT, OPTIMAL
 from optimizer.constraints import Constraints
 from optimizer.errors import InfeasibleError, InputError
@@ -97,25 +98,23 @@ def simulate(model: MediaModel, spend: np.ndarray, multipliers: np.ndarray, tail
 
 
 def adstock_levels(model: MediaModel, spend: np.ndarray) -> np.ndarray:
-    decay, gain = _decay_and_gain(model)
-    levels = np.empty_like(spend, dtype=float)
-    previous = model.carry_in.astype(float)
-    for t in range(spend.shape[1]):
-        previous = gain * spend[:, t] + decay * previous
-        levels[:, t] = previous
+    """Each channel's level in each period of ``spend`` (channels x periods), carry included."""
+    horizon = spend.shape[1]
+    kernel = model.adstock_kernel(horizon)
+    levels = model.carry(horizon)
+    for c in range(len(model)):
+        levels[c] += np.convolve(spend[c], kernel[c])[:horizon]
     return levels
 
 
-def _decay_and_gain(model: MediaModel):
-    decay = np.nan_to_num(model.decay, nan=0.0)
-    return decay, np.where(model.normalized, 1.0 - decay, 1.0)
-
-
 def tail_length(model: MediaModel) -> int:
-    decay = np.nan_to_num(model.decay, nan=0.0).max(initial=0.0)
+    """Carry-out periods that hold all but TAIL_PRECISION of every channel's carryover."""
+    delayed = DELAYED_LENGTH - 1 if model.delayed.any() else 0
+    decay = np.nan_to_num(model.decay[~model.delayed], nan=0.0).max(initial=0.0)
     if decay <= 0:
-        return 0
-    return int(min(MAX_TAIL_PERIODS, np.ceil(np.log(TAIL_PRECISION) / np.log(decay))))
+        return delayed
+    geometric = int(min(MAX_TAIL_PERIODS, np.ceil(np.log(TAIL_PRECISION) / np.log(decay))))
+    return max(geometric, delayed)
 
 
 @dataclass(frozen=True)
@@ -210,15 +209,11 @@ def _spend_variables(lp, space: _PlanSpace):
 def _terms(model: MediaModel, space: _PlanSpace, multipliers, tail: int):
     """One curve term per channel and period (and carry-out period), with its level's range."""
     channels, periods = space.caps.shape
-    decay, gain = _decay_and_gain(model)
     horizon = periods + tail
-    powers = decay[:, None] ** np.arange(horizon + 1)[None, :]
+    kernel = model.adstock_kernel(horizon)
     caps = np.hstack([space.caps, np.zeros((channels, tail))])
-    lows = model.carry_in[:, None] * powers[:, 1:]
-    highs = np.empty((channels, horizon))
-    for t in range(horizon):
-        highs[:, t] = gain * (caps[:, :t + 1] * powers[:, t::-1][:, :t + 1]).sum(axis=1)
-    highs += lows
+    lows = model.carry(horizon)
+    highs = lows + np.vstack([np.convolve(caps[c], kernel[c])[:horizon] for c in range(channels)])
     owner = np.repeat(np.arange(channels), periods)
     owner_tail = np.repeat(np.arange(channels), tail)
     scale = np.concatenate([multipliers.ravel(), np.ones(channels * tail)])
@@ -233,9 +228,9 @@ def _terms(model: MediaModel, space: _PlanSpace, multipliers, tail: int):
         for c in range(channels):
             running = []
             for t in range(horizon):
-                inside = [float(gain[c] * decay[c] ** (t - s)) * spend[c][s]
-                          for s in range(min(t + 1, periods))]
-                running.append(pulp.lpSum(inside) + float(model.carry_in[c] * decay[c] ** (t + 1)))
+                inside = [float(kernel[c, t - s]) * spend[c][s]
+                          for s in range(min(t + 1, periods)) if kernel[c, t - s]]
+                running.append(pulp.lpSum(inside) + float(lows[c, t]))
             levels.append(running)
         inside = [levels[c][t] for c in range(channels) for t in range(periods)]
         carried = [levels[c][t] for c in range(channels) for t in range(periods, horizon)]

@@ -1,6 +1,7 @@
 """Joint fit of wide histories generated from known curves, and its uncertainty."""
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -115,6 +116,36 @@ def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
     risk_aware = allocate(again, periods=QUARTER, risk_aware=True)
     assert risk_aware.spend.sum() == pytest.approx(result.spend.sum())
     assert any("risk-aware" in note for note in risk_aware.notes)
+
+
+# Delayed truth: tv peaks 2 weeks after the spend and video 3, search and display at once.
+DELAYED_TRUTH = replace(TRUTH, decay=np.array([0.6, 0.3, 0.5, 0.3, 0.7]),
+                        peak=np.array([2.0, 0.0, 1.0, 0.0, 3.0]))
+
+
+def test_delayed_adstock_finds_when_the_effect_peaks(tmp_path):
+    frame = simulate_wide_history(DELAYED_TRUTH, seed=2)
+    path = tmp_path / "delayed.csv"
+    frame.to_csv(path, index=False)
+    history = load_wide_history(path, date="date", kpi="revenue",
+                                channels={n: f"{n}_spend" for n in TRUTH.names},
+                                controls=("promo",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        delayed = fit_wide_history(history, bootstrap=3, adstock="delayed")
+        geometric = fit_wide_history(history, bootstrap=0)
+        chosen = fit_wide_history(history, bootstrap=0, adstock="auto")
+    np.testing.assert_allclose(delayed.peak[[0, 4]], DELAYED_TRUTH.peak[[0, 4]], atol=0.6)
+    assert np.all(delayed.peak[[1, 3]] < 0.5)
+    assert delayed.fit["holdout_nrmse"] < geometric.fit["holdout_nrmse"]
+    assert np.all(chosen.delayed) and "delayed adstock" in chosen.fit["method"]
+    assert all("peak" in channel for channel in delayed.extra["bootstrap"]["draws"][0])
+    np.testing.assert_array_equal(delayed.recent_spend[0], frame["tv_spend"].to_numpy()[-12:])
+    write_model(delayed, tmp_path / "model.json")
+    again = read_model(tmp_path / "model.json")
+    np.testing.assert_allclose(again.peak, delayed.peak)
+    np.testing.assert_allclose(again.steady_state_curves().value(TRUTH.current_spend),
+                               delayed.steady_state_curves().value(TRUTH.current_spend))
 
 
 def test_deterministic_given_a_seed(tmp_path):

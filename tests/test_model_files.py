@@ -45,6 +45,24 @@ def test_steady_state_curve_uses_the_adstock_multiplier(tmp_path):
     assert steady.value(x)[1] == pytest.approx(5000 * np.log1p(500 / 1000))
 
 
+DELAYED = {"name": "video", "curve": {"type": "hill", "beta": 400000.0, "k": 90000.0, "s": 2.0},
+           "adstock": {"type": "delayed", "decay": 0.6, "peak": 2.0, "normalized": False,
+                       "recent_spend": [float(v) for v in range(1000, 13000, 1000)]}}
+
+
+def test_delayed_adstock_round_trips_and_scales_by_its_kernel(tmp_path):
+    data = dict(GOOD, channels=[*GOOD["channels"], DELAYED])
+    model = read_model(write(tmp_path, data))
+    write_model(model, tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text()) == data
+    weights = 0.6 ** ((np.arange(13) - 2.0) ** 2)  # the delayed kernel, written out
+    x = 30000.0
+    level = x * weights.sum()
+    expected = 400000.0 * level ** 2 / (level ** 2 + 90000.0 ** 2)
+    assert model.steady_state_curves().value(np.array([0.0, 0.0, x]))[2] == pytest.approx(expected)
+    assert list(model.recent_spend[2]) == DELAYED["adstock"]["recent_spend"]
+
+
 def channel(**changes):
     entry = json.loads(json.dumps(GOOD["channels"][0]))
     for key, value in changes.items():
@@ -71,8 +89,17 @@ def channel(**changes):
     (channel(curve=None), "channel 'tv': missing key 'curve'"),
     (channel(name=None), "channels[0]: missing key 'name'"),
     (channel(current_spend=-5.0), "channel 'tv': current_spend must be >= 0, got -5"),
+    (channel(**{"adstock.type": "weibull"}), "adstock.type must be 'geometric' or 'delayed'"),
+    (channel(**{"adstock.type": "delayed"}), "channel 'tv': missing key adstock.peak"),
+    (channel(**{"adstock.type": "delayed", "adstock.peak": 20.0}),
+     "channel 'tv': adstock peak must be in [0, 12], got 20"),
+    (channel(**{"adstock.type": "delayed", "adstock.peak": 1.0, "adstock.decay": 0.0}),
+     "channel 'tv': a delayed adstock's decay must be in (0, 1)"),
+    (channel(**{"adstock.type": "delayed", "adstock.peak": 1.0, "adstock.recent_spend": [-1]}),
+     "adstock.recent_spend must list at most 12 spends >= 0"),
 ], ids=["unknown-type", "beta", "k", "s", "missing-s", "beta-text", "decay", "missing-decay",
-        "no-curve", "no-name", "negative-current"])
+        "no-curve", "no-name", "negative-current", "adstock-type", "missing-peak", "peak-range",
+        "delayed-decay", "recent-spend"])
 def test_bad_channels_are_named(tmp_path, entry, message):
     data = dict(GOOD, channels=[entry])
     with pytest.raises(InputError) as caught:

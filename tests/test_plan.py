@@ -1,5 +1,7 @@
 """Per-period plans: rules kept, optimum against an independent LP, behaviour with seasons."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import linprog
@@ -124,6 +126,25 @@ def test_carry_in_is_part_of_the_first_periods():
     levels = adstock_levels(model, zero)
     np.testing.assert_allclose(levels[0], 60.0 * 0.5 ** np.arange(1, 5))
     assert tail_length(model) > 0
+
+
+def test_delayed_adstock_carries_the_history_into_the_plan():
+    """Levels of the plan equal the delayed adstock of history + plan computed in one piece."""
+    model = small_model()
+    rng = np.random.default_rng(3)
+    history = rng.uniform(0, 100, (3, 12))
+    model = replace(model, peak=np.array([2.0, np.nan, 0.5]), recent_spend=history)
+    plan = rng.uniform(0, 100, (3, 6))
+    levels = adstock_levels(model, plan)
+    for c in (0, 2):
+        weights = model.decay[c] ** ((np.arange(13) - model.peak[c]) ** 2)
+        whole = np.concatenate([history[c], plan[c]])
+        expected = [weights[::-1] @ whole[t:t + 13] for t in range(6)]
+        np.testing.assert_allclose(levels[c], expected)
+    result = plan_budget(model, 1000.0, 6)
+    kpi, _ = simulate(model, result.spend, np.ones((3, 6)), 0)
+    np.testing.assert_allclose(result.kpi, kpi)
+    assert tail_length(model) >= 12
 
 
 def test_plan_csv_has_the_contract_columns():
