@@ -6,7 +6,8 @@ import click
 
 from optimizer.constants import KPI_TYPES
 from optimizer.fitting import fit_long_history
-from optimizer.history import load_long_history, load_wide_history, with_holidays
+from optimizer.history import (load_geo_history, load_long_history, load_wide_history,
+                               with_holidays)
 from optimizer.joint_fit import fit_wide_history
 from optimizer.model import write_model
 
@@ -26,6 +27,10 @@ from .tables import fit_table
               help="Wide format: holiday calendar CSV (ds,holiday[,country]); adds a control "
               "counting the holiday days in each period.")
 @click.option("--holiday-country", help="Keep only this country's rows of the calendar.")
+@click.option("--geo", "geo_column", help="Wide format: geo column of a geo panel (one row per "
+              "geo and period); fitted with a week effect shared by all geos, like Meridian.")
+@click.option("--population", "population_column", help="With --geo: population column "
+              "(constant per geo); the fit works per head.")
 @click.option("--format", "layout", type=click.Choice(["wide", "long"]), default="wide",
               show_default=True, help="wide: one row per period, one KPI; long: one row per "
               "date and channel (date,channel,spend,kpi) with the KPI attributed per channel.")
@@ -41,13 +46,16 @@ from .tables import fit_table
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
 def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
-        holiday_country, layout, kpi_type, bootstrap, adstock, seed, out_path):
+        holiday_country, geo_column, population_column, layout, kpi_type, bootstrap, adstock,
+        seed, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
     Example:
       budgetopt fit history.csv --date DATE --kpi revenue \\
           --channels tv=tv_S,search=search_S --controls competitor_sales_B,events --out model.json
+      budgetopt fit geo.csv --geo geo --population population --date time \\
+          --kpi conversions --channels tv=tv_spend,search=search_spend --out model.json
       budgetopt fit platform.csv --format long --kpi conversions --out model.json
     """
     mapping = parse_mapping(channels, "--channels")
@@ -59,8 +67,19 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
         if not mapping:
             raise click.UsageError("--channels is required for a wide history "
                                    "(e.g. --channels tv=tv_S,search=search_S)")
-        history = load_wide_history(history_path, date=date_column, kpi=kpi_column,
-                                    channels=mapping, controls=parse_list(controls))
+        if geo_column:
+            if holidays_path:
+                raise click.UsageError("--holidays does not apply to a geo panel: its week "
+                                       "effects already hold every holiday")
+            history = load_geo_history(history_path, date=date_column, geo=geo_column,
+                                       kpi=kpi_column, channels=mapping,
+                                       controls=parse_list(controls),
+                                       population=population_column)
+        else:
+            if population_column:
+                raise click.UsageError("--population needs --geo")
+            history = load_wide_history(history_path, date=date_column, kpi=kpi_column,
+                                        channels=mapping, controls=parse_list(controls))
         if holidays_path:
             history = with_holidays(history, holidays_path, country=holiday_country)
         with _ProgressBars() as progress:

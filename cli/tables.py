@@ -124,11 +124,16 @@ def fit_table(model) -> str:
                          ratio(model.decay[c]), f"{100 * share.get(name, 0):.1f}%",
                          ratio(info.get("roi")), ratio(info.get("marginal_roi")),
                          f"{ratio(spread[0])}-{ratio(spread[1])}" if spread else "-"])
+        if "geos" in fit:
+            quality = (f"R² {fit['r2']:.3f} national, {fit['r2_geo']:.3f} per geo and period "
+                       f"({fit['geos']} geos, a week effect shared by all), MAPE "
+                       f"{100 * fit['mape']:.1f}%, CV NRMSE {fit['holdout_nrmse']:.3f}")
+        else:
+            quality = (f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE "
+                       f"{fit['nrmse']:.3f} (rolling CV {fit['holdout_nrmse']:.3f}); yearly "
+                       f"Fourier order {fit.get('fourier_order', '-')}")
         lines += [format_table(header, rows),
-                  f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f} "
-                  f"(rolling CV {fit['holdout_nrmse']:.3f}); baseline "
-                  f"{100 * share.get('baseline', 0):.1f}% of the KPI; yearly Fourier order "
-                  f"{fit.get('fourier_order', '-')}"]
+                  f"{quality}; baseline {100 * share.get('baseline', 0):.1f}% of the KPI"]
     else:
         rows = [[name, info.get("family", "-"), ratio(info.get("r2"), 3),
                  f"{100 * info['mape']:.1f}%" if "mape" in info else "-"]

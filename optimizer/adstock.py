@@ -22,7 +22,7 @@ def geometric_adstock(spend, decay: float, *, normalized: bool = False, carry_in
     """Adstocked series of ``spend`` (last axis is time) starting from level ``carry_in``."""
     spend = np.asarray(spend, float)
     gain = (1.0 - decay) if normalized else 1.0
-    initial = np.array([decay * carry_in / gain])
+    initial = np.full(spend.shape[:-1] + (1,), decay * carry_in / gain)
     level, _ = lfilter([1.0], [1.0, -decay], spend, zi=initial)
     return gain * level
 
@@ -35,14 +35,16 @@ def delayed_weights(decay: float, peak: float, normalized: bool = False) -> np.n
 
 def delayed_adstock(spend, decay: float, peak: float, *, normalized: bool = False,
                     recent=None) -> np.ndarray:
-    """Delayed adstock of ``spend``; ``recent`` are the spends before it, oldest first."""
+    """Delayed adstock of ``spend`` (last axis is time); ``recent`` are the spends before a
+    one-dimensional series, oldest first."""
     weights = delayed_weights(decay, peak, normalized)
-    before = np.zeros(DELAYED_LENGTH - 1)
+    spend = np.asarray(spend, float)
+    before = np.zeros(spend.shape[:-1] + (DELAYED_LENGTH - 1,))
     if recent is not None and len(recent):
         tail = np.asarray(recent, float)[-(DELAYED_LENGTH - 1):]
-        before[len(before) - len(tail):] = tail
-    full = np.concatenate([before, np.asarray(spend, float)])
-    return np.convolve(full, weights)[DELAYED_LENGTH - 1:len(full)]
+        before[..., before.shape[-1] - len(tail):] = tail
+    full = np.concatenate([before, spend], axis=-1)
+    return lfilter(weights, [1.0], full, axis=-1)[..., DELAYED_LENGTH - 1:]
 
 
 def steady_state_scale(decay, normalized, peak=None):

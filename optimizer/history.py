@@ -2,6 +2,7 @@
 
 Wide: one row per period (date, KPI, one spend column per channel, optional controls).
 Long: one row per period and channel (date, channel, spend, attributed KPI).
+Geo panel: the wide layout with a geo column, one row per geo and period (Meridian's layout).
 Problems name the file, the line (1-based, header is line 1) and the column.
 """
 
@@ -16,14 +17,31 @@ import pandas as pd
 from .errors import InputError
 from .validation import did_you_mean
 
-__all__ = ["History", "load_wide_history", "load_long_history", "with_holidays", "MIN_PERIODS"]
+__all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
+           "with_holidays", "MIN_PERIODS"]
 
 MIN_PERIODS = 16  # a curve (3 parameters) plus adstock, with room for a hold-out
 
 
 @dataclass(frozen=True)
+class GeoPanel:
+    """A balanced geo panel: ``kpi`` (geos × periods), ``spend`` (geos × periods × channels),
+    ``controls`` (geos × periods × columns, names as in the history's controls), population."""
+
+    geos: tuple[str, ...]
+    kpi: np.ndarray
+    spend: np.ndarray
+    controls: np.ndarray
+    population: np.ndarray
+
+
+@dataclass(frozen=True)
 class History:
-    """Periods in date order. ``spend`` and ``channel_kpi`` are (periods × channels) frames."""
+    """Periods in date order. ``spend`` and ``channel_kpi`` are (periods × channels) frames.
+
+    A geo history also holds its ``panel``; ``spend``, ``kpi`` and ``controls`` are then the
+    national sums (controls: the mean over geos).
+    """
 
     dates: pd.DatetimeIndex
     spend: pd.DataFrame
@@ -32,6 +50,7 @@ class History:
     controls: pd.DataFrame | None = None
     kpi_name: str = "kpi"
     source: str = "history"
+    panel: GeoPanel | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -62,6 +81,64 @@ def load_wide_history(path, *, date: str, kpi: str, channels: dict[str, str],
                    kpi=np.asarray(kpi_values)[order],
                    controls=control_frame.iloc[order].reset_index(drop=True),
                    kpi_name=kpi, source=str(path))
+
+
+def load_geo_history(path, *, date: str, geo: str, kpi: str, channels: dict[str, str],
+                     controls: tuple[str, ...] = (), population: str | None = None) -> History:
+    """Read a geo panel (one row per geo and period); every geo needs every period.
+
+    ``population`` names a column constant within each geo (people, or any size measure); the
+    fit works per head. Without it every geo counts as one.
+    """
+    frame = _read_csv(path)
+    _require_columns(frame, path, [date, geo, kpi, *channels.values(), *controls,
+                                   *([population] if population else [])])
+    problems: list[str] = []
+    dates = _dates(frame, date, path, problems, unique=False)
+    geos = frame[geo].str.strip()
+    for i in np.flatnonzero((geos == "").to_numpy())[:5]:
+        problems.append(f"line {i + 2}, column '{geo}': empty geo name")
+    kpi_values = _numeric(frame, kpi, problems)
+    spend = np.column_stack([_numeric(frame, column, problems, non_negative=True)
+                             for column in channels.values()])
+    control_frame = _controls(frame, controls, problems)
+    sizes = _numeric(frame, population, problems) if population else np.ones(len(frame))
+    for i in np.flatnonzero(~(sizes > 0))[:5]:
+        problems.append(f"line {i + 2}, column '{population}': population must be > 0")
+    _raise(path, problems)
+    keys = pd.DataFrame({"geo": geos, "date": dates, "line": frame.index + 2})
+    duplicated = keys[keys.duplicated(["geo", "date"], keep="first")]
+    if len(duplicated):
+        raise InputError.collected(f"{path}: duplicate rows for the same geo and date:", [
+            f"line {r.line}: geo {r.geo} on {r.date:%Y-%m-%d} appears again"
+            for r in duplicated.itertuples()])
+    names = tuple(dict.fromkeys(geos))
+    periods = pd.DatetimeIndex(sorted(dates.unique()))
+    counts = keys.groupby("geo")["date"].nunique()
+    short = [f"geo '{g}' has {counts[g]} of the {len(periods)} periods" for g in names
+             if counts[g] < len(periods)]
+    if short:
+        raise InputError.collected(f"{path}: every geo needs a row for every period (fill the "
+                                   f"missing ones with spend 0):", short[:10])
+    _check_dates(pd.Series(periods), path, None)
+    _check_length(len(periods), path)
+    for g in names:
+        values = sizes[(geos == g).to_numpy()]
+        if np.ptp(values) > 1e-9 * values.max():
+            raise InputError(f"{path}: column '{population}' changes within geo '{g}'; give "
+                             f"each geo one population.")
+    order = np.lexsort((dates.to_numpy(), pd.Categorical(geos, names).codes))
+    shape = (len(names), len(periods))
+    panel = GeoPanel(geos=names, kpi=kpi_values[order].reshape(shape),
+                     spend=spend[order].reshape(*shape, len(channels)),
+                     controls=control_frame.to_numpy(float)[order].reshape(*shape, -1),
+                     population=sizes[order].reshape(shape)[:, 0])
+    return History(dates=periods, spend=pd.DataFrame(panel.spend.sum(axis=0),
+                                                     columns=list(channels)),
+                   kpi=panel.kpi.sum(axis=0),
+                   controls=pd.DataFrame(panel.controls.mean(axis=0),
+                                         columns=control_frame.columns),
+                   kpi_name=kpi, source=str(path), panel=panel)
 
 
 def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: str = "channel",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares, nnls
+from threadpoolctl import threadpool_limits
 
 from .adstock import DELAYED_LENGTH, delayed_adstock, delayed_weights, geometric_adstock
 from .constants import KPI_REVENUE
@@ -66,7 +67,7 @@ class JointFitter:
         self.timings_ = {}
         self._stage, self._done = None, 0
         self._prepare(history)
-        n = len(history)
+        n = len(self.y_)
         family = ["hill"] * self.n_channels_
         best, thetas = self._cv_error(family, [self._starts(family)])
         steps = 1 + self.n_channels_ * (len(self.families) - 1)
@@ -103,31 +104,53 @@ class JointFitter:
 
     # --- the model -----------------------------------------------------------------------
     def _prepare(self, history: History) -> None:
+        """Scaled per-head KPI rows (geo-major) and spend (geos x periods x channels), the
+        baseline design, the CV folds and the priors' weights. A national history is one geo."""
         if history.kpi is None:
             raise ValueError("a wide history (one KPI column) is needed")
-        y = np.asarray(history.kpi, float)
-        spend = history.spend.to_numpy(float)
+        panel = history.panel
+        if panel is None:
+            kpi = np.asarray(history.kpi, float)[None, :]
+            spend = history.spend.to_numpy(float)[None, :, :]
+            self.size_ = np.ones(1)
+        else:
+            kpi, spend, self.size_ = panel.kpi, panel.spend, panel.population
+        y = kpi / self.size_[:, None]
+        x = spend / self.size_[:, None, None]
         self.channels_ = history.channels
-        self.n_channels_ = spend.shape[1]
+        self.n_channels_ = spend.shape[2]
         self.y_scale_ = float(np.mean(np.abs(y))) or 1.0
-        self.x_scale_ = np.array([s[s > 0].mean() if (s > 0).any() else 1.0 for s in spend.T])
-        self.y_ = y / self.y_scale_
-        self.x_ = spend / self.x_scale_
+        self.x_scale_ = np.array([c[c > 0].mean() if (c > 0).any() else 1.0
+                                  for c in x.reshape(-1, self.n_channels_).T])
+        self.y_ = (y / self.y_scale_).ravel()
+        self.x_ = x / self.x_scale_
+        self.shape_ = kpi.shape
         days = (history.dates - history.dates[0]).days.to_numpy(float)
         self.days_ = days
         trend = days / max(days[-1], 1.0)
         controls = history.controls
         self.control_names_ = [] if controls is None else list(controls.columns)
-        self.controls_ = [controls[name].to_numpy(float) for name in self.control_names_]
-        self.folds_ = _rolling_folds(len(y))
-        self.fourier_order_ = self._choose_fourier_order(days, trend)
+        if panel is None:
+            self.controls_ = [controls[name].to_numpy(float) for name in self.control_names_]
+            self.folds_ = _rolling_folds(len(days))
+            self.fourier_order_ = self._choose_fourier_order(days, trend)
+            columns = self._baseline_columns(days, trend, self.fourier_order_)
+        else:  # geo and week effects (the week's effect absorbs trend and season)
+            self.controls_ = [panel.controls[:, :, j].ravel()
+                              for j in range(len(self.control_names_))]
+            self.folds_ = _interleaved_folds(*self.shape_)
+            self.fourier_order_ = 0
+            geo, week = np.indices(self.shape_)
+            columns = [np.ones(y.size),
+                       *[(geo.ravel() == g).astype(float) for g in range(1, self.shape_[0])],
+                       *[(week.ravel() == t).astype(float) for t in range(1, self.shape_[1])],
+                       *[(v - v.mean()) / (v.std() or 1.0) for v in self.controls_]]
         self.n_fourier_ = 2 * self.fourier_order_
-        self.baseline_ = np.column_stack(self._baseline_columns(days, trend,
-                                                                self.fourier_order_))
+        self.baseline_ = np.column_stack(columns)
         self._bases, self._columns = {}, {}
-        self.typical_ = np.array([max(np.median(x[x > 0]), 1e-3) if (x > 0).any() else 1.0
-                                  for x in self.x_.T])  # median spend while on air
-        mean_spend = spend.mean(axis=0)
+        self.typical_ = np.array([max(np.median(c[c > 0]), 1e-3) if (c > 0).any() else 1.0
+                                  for c in self.x_.reshape(-1, self.n_channels_).T])
+        mean_spend = spend.reshape(-1, self.n_channels_).mean(axis=0)
         self.spend_share_ = mean_spend / mean_spend.sum()
         noise = self._noise_bound()
         self.share_weight_, self.decay_weight_ = noise / SHARE_PRIOR, noise / DECAY_SPREAD
@@ -145,7 +168,7 @@ class JointFitter:
     def _choose_fourier_order(self, days, trend) -> int:
         """The Fourier order with the least rolling-CV error of a linear screening model
         (baseline + each channel's spend adstocked at decay 0.3); ties go to the lower order."""
-        media = np.column_stack([geometric_adstock(x, 0.3) for x in self.x_.T])
+        media = np.column_stack([geometric_adstock(x, 0.3) for x in self.x_[0].T])
         best_order, best_error = None, np.inf
         for order in self.fourier_orders:
             design = np.column_stack([*self._baseline_columns(days, trend, order), media])
@@ -199,10 +222,10 @@ class JointFitter:
             key = (c, family[c], decay, k, s, peak)
             if key not in self._columns:
                 if self.adstock == "delayed":
-                    level = delayed_adstock(self.x_[:, c], decay, peak)
+                    level = delayed_adstock(self.x_[:, :, c], decay, peak)
                 else:
-                    level = geometric_adstock(self.x_[:, c], decay)
-                self._columns[key] = FAMILIES[family[c]].value(level, 1.0, k, s)
+                    level = geometric_adstock(self.x_[:, :, c], decay)
+                self._columns[key] = FAMILIES[family[c]].value(level.ravel(), 1.0, k, s)
             columns.append(self._columns[key])
         return np.column_stack(columns)
 
@@ -347,14 +370,14 @@ class JointFitter:
     def _bootstrap(self):
         """Moving-block bootstrap of residuals; each draw refitted from the full fit."""
         rng = np.random.default_rng(self.seed + 1)
-        n = len(self.y_)
-        residual = self.y_ - self.fitted_
-        everything = np.ones(n, bool)
+        periods = self.shape_[1]
+        residual = (self.y_ - self.fitted_).reshape(self.shape_)
+        everything = np.ones(len(self.y_), bool)
         draws = []
-        for draw in range(self.bootstrap):
-            starts = rng.integers(0, n - BLOCK + 1, size=int(np.ceil(n / BLOCK)))
-            resampled = np.concatenate([residual[s:s + BLOCK] for s in starts])[:n]
-            y = self.fitted_ + resampled
+        for draw in range(self.bootstrap):  # the same weeks for every geo: keeps their link
+            starts = rng.integers(0, periods - BLOCK + 1, size=int(np.ceil(periods / BLOCK)))
+            blocks = [residual[:, s:s + BLOCK] for s in starts]
+            y = self.fitted_ + np.concatenate(blocks, axis=1)[:, :periods].ravel()
             theta = self._fit_theta(self.family_, everything, [self.theta_], y=y)
             coef = self._linear(self.family_, theta, everything, y)
             draws.append(self._channel_parameters(theta, coef))
@@ -363,10 +386,14 @@ class JointFitter:
 
     # --- results in original units ------------------------------------------------------
     def _channel_parameters(self, theta, coef):
-        media = coef[self.baseline_.shape[1]:] * self.y_scale_
+        """National curves: per head beta f(x / k) summed over geos whose spend follows their
+        population is (total population x beta) f(X / (total population x k))."""
+        people = self.size_.sum()
+        media = coef[self.baseline_.shape[1]:] * self.y_scale_ * people
         out = []
         for c, (decay, k, s, peak) in enumerate(self._unpack(self.family_, theta)):
-            parameters = {"beta": float(max(media[c], 1e-12)), "k": float(k * self.x_scale_[c]),
+            parameters = {"beta": float(max(media[c], 1e-12)),
+                          "k": float(k * self.x_scale_[c] * people),
                           "s": float(s), "decay": float(decay)}
             if self.adstock == "delayed":
                 parameters["peak"] = float(peak)
@@ -376,13 +403,25 @@ class JointFitter:
     def channel_parameters(self):
         return self._channel_parameters(self.theta_, self.coef_)
 
+    def national(self, rows: np.ndarray) -> np.ndarray:
+        """Scaled per-head values of the rows (geo-major, any trailing shape) summed over geos
+        in KPI units: one value per period."""
+        per_geo = rows.reshape(*self.shape_, *rows.shape[1:]) * self.y_scale_
+        return np.tensordot(self.size_, per_geo, axes=1)
+
     def baseline_series(self):
         base = self.baseline_.shape[1]
-        return self.baseline_ @ self.coef_[:base] * self.y_scale_
+        return self.national(self.baseline_ @ self.coef_[:base])
 
     def media_series(self):
         base = self.baseline_.shape[1]
-        return self._media(self.family_, self.theta_) * self.coef_[base:] * self.y_scale_
+        return self.national(self._media(self.family_, self.theta_) * self.coef_[base:])
+
+    def signal(self) -> np.ndarray:
+        """Each channel's fitted effect sd over the residual sd (per head, every row)."""
+        base = self.baseline_.shape[1]
+        media = self._media(self.family_, self.theta_) * self.coef_[base:]
+        return media.std(axis=0) / max(np.std(self.y_ - self.fitted_), 1e-12)
 
     def seasonality(self) -> dict:
         """The fitted yearly Fourier terms, in KPI units, and the mean baseline."""
@@ -403,14 +442,16 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     _check_usable(history)
     started = time.perf_counter()
     kinds = ADSTOCK_TYPES if adstock == "auto" else (adstock,)
-    fitters = [JointFitter(seed=seed, bootstrap=0, adstock=kind, progress=progress).fit(history)
-               for kind in kinds]  # "auto": delayed must cut the CV error by the margin
-    fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
-                                                      else 1 + SELECTION_MARGIN))
-    fitter.draw(bootstrap)
+    # Thousands of small least-squares problems: BLAS threads cost more than they give.
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitters = [JointFitter(seed=seed, bootstrap=0, adstock=kind, progress=progress)
+                   .fit(history) for kind in kinds]  # "auto": delayed must beat the margin
+        fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
+                                                          else 1 + SELECTION_MARGIN))
+        fitter.draw(bootstrap)
     adstock = fitter.adstock
     y = np.asarray(history.kpi, float)
-    fitted = fitter.fitted_ * fitter.y_scale_
+    fitted = fitter.national(fitter.fitted_)
     params = fitter.channel_parameters()
     names = history.channels
     curves = CurveSet.from_lists(fitter.family_, [p["beta"] for p in params],
@@ -433,7 +474,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                        baseline=float(fitter.baseline_series()[-52:].mean()), peak=peak,
                        recent_spend=recent if delayed else None)
     media = fitter.media_series()
-    signal = media.std(axis=0) / max(np.std(y - fitted), 1e-12)
+    signal = fitter.signal()
     notes = _identification_warnings(history, fitter, signal)
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -451,8 +492,13 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                   f"rolling-origin cross-validation, {adstock} adstock, {bootstrap} block-bootstrap draws",
         "fourier_order": fitter.fourier_order_,
         "r2": _r2(y, fitted), "mape": mape(y, fitted), "nrmse": _nrmse(y, fitted),
-        "holdout_nrmse": float(fitter.cv_rmse_ * fitter.y_scale_ / (y.max() - y.min())),
+        "holdout_nrmse": float(fitter.cv_rmse_ / np.ptp(fitter.y_)),
         "periods": len(history),
+        **({} if history.panel is None else {
+            "geos": len(history.panel.geos),
+            "r2_geo": _r2(fitter.y_, fitter.fitted_),
+            "model": "per head: geo and week effects + controls + media curves; national "
+                     "curves assume spend split across geos by population"}),
         "decomposition": {"baseline": float(fitter.baseline_series().sum() / fitted.sum()),
                           **{n: float(total_media[c] / fitted.sum())
                              for c, n in enumerate(names)}},
@@ -470,9 +516,10 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         "seconds": {k: round(v, 3) for k, v in fitter.timings_.items()},
     }
     fit["seconds"]["total"] = round(time.perf_counter() - started, 3)
-    extra = {"seasonality": {**fitter.seasonality(),
-                             "origin": history.dates[0].strftime("%Y-%m-%d")},
-             "bootstrap": {"draws": fitter.draws_}}
+    extra = {"bootstrap": {"draws": fitter.draws_}}
+    if fitter.fourier_order_:
+        extra["seasonality"] = {**fitter.seasonality(),
+                                "origin": history.dates[0].strftime("%Y-%m-%d")}
     return replace(model, fit=fit, extra=extra)
 
 
@@ -481,6 +528,14 @@ def _rolling_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     rows = np.arange(n)
     cuts = [int(round(n * origin)) for origin in CV_ORIGINS] + [n]
     return [(rows < start, (rows >= start) & (rows < end)) for start, end in zip(cuts, cuts[1:])]
+
+
+def _interleaved_folds(geos: int, periods: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row masks of a geo panel: blocks of 4 periods, staggered across geos, so
+    every period keeps most geos in training and its week effect stays estimable."""
+    geo, week = np.indices((geos, periods))
+    fold = ((week // 4 + geo) % len(CV_ORIGINS)).ravel()
+    return [(fold != f, fold == f) for f in range(len(CV_ORIGINS))]
 
 
 def _check_usable(history: History) -> None:
@@ -494,11 +549,16 @@ def _check_usable(history: History) -> None:
         for column in history.controls.columns:
             if np.ptp(history.controls[column].to_numpy(float)) == 0:
                 problems.append(f"control '{column}' is constant; drop it from --controls")
-    parameters = 2 + 2 * min(FOURIER_ORDERS) + (0 if history.controls is None else
-                                          history.controls.shape[1]) + 4 * len(history.channels)
-    if len(history) < 2 * parameters:
-        problems.append(f"{len(history)} periods for about {parameters} parameters; the fit "
-                        f"needs at least {2 * parameters} periods (or fewer channels/controls)")
+    controls = 0 if history.controls is None else history.controls.shape[1]
+    parameters = 2 + 2 * min(FOURIER_ORDERS) + controls + 4 * len(history.channels)
+    rows = len(history)
+    if history.panel is not None:  # a geo and a week effect each, read from every geo's rows
+        geos = len(history.panel.geos)
+        parameters, rows = geos + len(history) + controls + 4 * len(history.channels), \
+            geos * len(history)
+    if rows < 2 * parameters:
+        problems.append(f"{rows} rows for about {parameters} parameters; the fit needs at "
+                        f"least {2 * parameters} (or fewer channels/controls)")
     if problems:
         raise InputError.collected(f"{history.source}: cannot fit:", problems)
 
@@ -520,6 +580,8 @@ def _identification_warnings(history: History, fitter: JointFitter, signal) -> l
             notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
                          f"the noise; its curve and marginal ROI are uncertain (see the "
                          f"bootstrap range)")
+        if history.panel is not None:  # week effects: identified across geos, not over time
+            continue
         seasonal = fitter.baseline_[:, :2 + fitter.n_fourier_]
         solution, *_ = np.linalg.lstsq(seasonal, series, rcond=None)
         explained = 1 - np.var(series - seasonal @ solution) / max(np.var(series), 1e-300)

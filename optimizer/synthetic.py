@@ -13,7 +13,7 @@ from .adstock import geometric_adstock
 from .model import MediaModel, _model_from_frame
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
-           "simulate_long_history", "simulate_wide_history"]
+           "simulate_long_history", "simulate_wide_history", "simulate_geo_history"]
 
 # Per-week truth of the demo: curve, adstock decay and current weekly spend per channel.
 DEMO_TRUTH = (
@@ -112,3 +112,40 @@ def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str =
         columns[f"{name}_spend"] = spend
     kpi = kpi * (1 + noise * rng.standard_normal(periods))
     return pd.DataFrame({**frame, truth.kpi_name: np.round(kpi, 2), **columns, "promo": promo})
+
+
+def simulate_geo_history(truth: MediaModel, *, geos: int = 10, periods: int = 156,
+                         start: str = "2022-01-03", noise: float = 0.04, shock: float = 0.06,
+                         seed: int = 0) -> pd.DataFrame:
+    """A geo panel (Meridian's layout) whose national sum has ``truth``'s curves.
+
+    Each geo has a population, spends the national pattern times its population share with
+    its own week-to-week spread, and gets per head the national baseline, season and media
+    response per head (curve beta / P at k / P, P the total population), a weekly shock shared
+    by every geo (relative sd ``shock``, like Meridian's simulated time effects) and its own
+    noise. Columns: date, geo, population, revenue, one ``<channel>_spend`` per channel.
+    """
+    rng = np.random.default_rng(seed)
+    people = rng.uniform(2e5, 1e6, geos)
+    total = people.sum()
+    dates = pd.date_range(start, periods=periods, freq="7D")
+    weeks = np.arange(periods)
+    season = np.sin(2 * np.pi * weeks / 52.18) + 0.4 * np.cos(4 * np.pi * weeks / 52.18)
+    common = shock * rng.standard_normal(periods)
+    national = truth.current_spend[:, None] * rng.lognormal(-0.1, 0.45, (len(truth), periods))
+    kernel = truth.adstock_kernel(periods)
+    per_head = truth.curves.scaled(total, 1.0 / total)
+    rows = []
+    for g in range(geos):
+        share = people[g] / total
+        spend = np.round(national * share * rng.lognormal(-0.02, 0.2, national.shape), 2)
+        kpi = 1.5e6 / total * (1 + 0.1 * weeks / periods + 0.12 * season + common) * people[g]
+        for c in range(len(truth)):
+            level = np.convolve(spend[c] / people[g], kernel[c])[:periods]
+            kpi = kpi + people[g] * per_head.channel_value(c, level)
+        kpi = kpi * (1 + noise * rng.standard_normal(periods))
+        rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "geo": f"geo{g}",
+                                  "population": round(people[g]), truth.kpi_name: np.round(kpi, 2),
+                                  **{f"{name}_spend": spend[c]
+                                     for c, name in enumerate(truth.names)}}))
+    return pd.concat(rows, ignore_index=True)
