@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.allocate import allocate
-from optimizer.history import load_wide_history
+from optimizer.history import load_geo_history, load_wide_history
 from optimizer.joint_fit import fit_wide_history
 
 DATA = Path(__file__).parent / "data"
@@ -38,6 +38,11 @@ DATASETS = {
         file="meridian_national_media.csv", date="time", kpi="conversions",
         kpi_type="conversions", channels={f"channel{i}": f"Channel{i}_spend" for i in range(4)},
         controls=("competitor_activity_score_control", "sentiment_score_control")),
+    "Meridian geo_media (panel)": dict(
+        file="meridian_geo_media.csv", date="time", kpi="conversions", geo="geo",
+        population="population", kpi_type="conversions",
+        channels={f"channel{i}": f"Channel{i}_spend" for i in range(4)},
+        controls=("competitor_activity_score_control", "sentiment_score_control")),
     "PyMC-Marketing case study": dict(
         file="pymc_marketing_case_study_data.csv", date="wk_strt_dt", kpi="sales",
         kpi_type="revenue", channels={c: f"mdsp_{c}" for c in PYMC_CHANNELS},
@@ -48,8 +53,11 @@ DATASETS = {
 def run(bootstrap: int = 50) -> None:
     for label, spec in DATASETS.items():
         started = time.perf_counter()
-        history = load_wide_history(DATA / spec["file"], date=spec["date"], kpi=spec["kpi"],
-                                    channels=spec["channels"], controls=spec["controls"])
+        columns = dict(date=spec["date"], kpi=spec["kpi"], channels=spec["channels"],
+                       controls=spec["controls"])
+        history = (load_geo_history(DATA / spec["file"], geo=spec["geo"],
+                                    population=spec["population"], **columns)
+                   if "geo" in spec else load_wide_history(DATA / spec["file"], **columns))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = fit_wide_history(history, kpi_type=spec["kpi_type"], bootstrap=bootstrap)
@@ -59,8 +67,9 @@ def run(bootstrap: int = 50) -> None:
         controls = spec["controls"]
         named = ", ".join(controls) if len(controls) <= 4 else f"{len(controls)} columns"
         print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, controls {named}")
-        print(f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f}, "
-              f"rolling-CV NRMSE {fit['holdout_nrmse']:.3f}, Fourier order "
+        geo = f" national, {fit['r2_geo']:.3f} per geo-week" if "geos" in fit else ""
+        print(f"R² {fit['r2']:.3f}{geo}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f}, "
+              f"CV NRMSE {fit['holdout_nrmse']:.3f}, Fourier order "
               f"{fit['fourier_order']}; fit {fit_seconds:.1f} s "
               f"({', '.join(f'{k} {v:.1f} s' for k, v in fit['seconds'].items())})")
         print(f"baseline share {100 * fit['decomposition']['baseline']:.1f}%")

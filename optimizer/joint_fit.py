@@ -13,6 +13,10 @@ spend), so that a channel the data barely informs keeps a sensible curve. The ye
 order and each channel's family are chosen by rolling-origin time-series cross-validation.
 Block-bootstrap refits give parameter draws, stored in the model so that ``optimize`` can state
 how sure the recommendation is.
+
+A geo panel is fitted per head with one effect per geo and one per week shared by all geos in
+place of trend and season (media effects then come from differences between geos), model
+choices by an interleaved CV, and national curves for spend split by population.
 """
 
 from __future__ import annotations
