@@ -112,8 +112,8 @@ def fit_table(model) -> str:
     lines = []
     if "decomposition" in fit:
         share = fit["decomposition"]
-        header = ["channel", "curve", "k", "s", "decay", "kpi share", "roi", "marginal roi",
-                  "mroi p10-p90"]
+        header = ["channel", "curve", "k", "s", "decay", "peak", "kpi share", "roi",
+                  "marginal roi", "mroi p10-p90"]
         rows = []
         for c, name in enumerate(model.names):
             info = channels.get(name, {})
@@ -121,7 +121,8 @@ def fit_table(model) -> str:
             family = info.get("family", "-")
             rows.append([name, family, money(model.curves.k[c]),
                          ratio(model.curves.s[c]) if family == "hill" else "-",
-                         ratio(model.decay[c]), f"{100 * share.get(name, 0):.1f}%",
+                         ratio(model.decay[c]), ratio(model.peak[c], 1),
+                         f"{100 * share.get(name, 0):.1f}%",
                          ratio(info.get("roi")), ratio(info.get("marginal_roi")),
                          f"{ratio(spread[0])}-{ratio(spread[1])}" if spread else "-"])
         if "geos" in fit:
@@ -132,6 +133,9 @@ def fit_table(model) -> str:
             quality = (f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE "
                        f"{fit['nrmse']:.3f} (rolling CV {fit['holdout_nrmse']:.3f}); yearly "
                        f"Fourier order {fit.get('fourier_order', '-')}")
+        if not model.delayed.any():
+            header.remove("peak")
+            rows = [row[:5] + row[6:] for row in rows]
         lines += [format_table(header, rows),
                   f"{quality}; baseline {100 * share.get('baseline', 0):.1f}% of the KPI"]
     else:

@@ -337,6 +337,25 @@ def test_fit_wide_history_with_controls_then_seasonality_and_uncertainty(tmp_pat
     assert result.exit_code == 0, result.output
 
 
+def test_fit_with_delayed_adstock_prints_the_peak_and_plans(tmp_path):
+    from optimizer.synthetic import simulate_wide_history, wide_truth_model
+
+    history = tmp_path / "wide.csv"
+    simulate_wide_history(wide_truth_model(), seed=1).to_csv(history, index=False)
+    model = tmp_path / "model.json"
+    result = run("fit", history, "--date", "date", "--kpi", "revenue", "--channels",
+                 "tv=tv_spend,search=search_spend,social=social_spend,display=display_spend,"
+                 "video=video_spend", "--controls", "promo", "--adstock", "delayed",
+                 "--bootstrap", 2, "--out", model)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("channel "))
+    assert " decay  peak " in header
+    saved = json.loads(model.read_text())["channels"][0]["adstock"]
+    assert saved["type"] == "delayed" and len(saved["recent_spend"]) == 12
+    result = run("plan", model, "--periods", 13, "--out", tmp_path / "plan.csv")
+    assert result.exit_code == 0, result.output
+
+
 def test_fit_wide_needs_channels(tmp_path):
     history = tmp_path / "h.csv"
     history.write_text("date,kpi\n2024-01-01,1\n")
