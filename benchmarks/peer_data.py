@@ -48,6 +48,8 @@ DATASETS = {
         kpi_type="revenue", channels={c: f"mdsp_{c}" for c in PYMC_CHANNELS},
         controls=_pymc_controls()),
 }
+DATASETS["PyMC-Marketing case study, delayed adstock"] = dict(
+    DATASETS["PyMC-Marketing case study"], adstock="delayed")
 
 
 def run(bootstrap: int = 50) -> None:
@@ -60,7 +62,8 @@ def run(bootstrap: int = 50) -> None:
                    if "geo" in spec else load_wide_history(DATA / spec["file"], **columns))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = fit_wide_history(history, kpi_type=spec["kpi_type"], bootstrap=bootstrap)
+            model = fit_wide_history(history, kpi_type=spec["kpi_type"], bootstrap=bootstrap,
+                                     adstock=spec.get("adstock", "geometric"))
         fit_seconds = time.perf_counter() - started
         result = allocate(model, periods=13)
         fit = model.fit
