@@ -188,12 +188,14 @@ class JointFitter:
         return best_order
 
     def _noise_bound(self) -> float:
-        """An upper bound of the noise sd (scaled units): the residual of the baseline alone.
-
-        Priors are weighted by it, so a prior of sd tau costs (deviation / tau)^2 noise variances.
-        """
-        solution, *_ = np.linalg.lstsq(self.baseline_, self.y_, rcond=None)
-        return float(np.std(self.y_ - self.baseline_ @ solution))
+        """The noise sd (scaled units) of a linear screening model: the baseline plus each
+        channel's spend adstocked at 0.3. Priors are weighted by it, so a prior of sd tau costs
+        (deviation / tau)^2 noise variances."""
+        media = np.column_stack([geometric_adstock(self.x_[:, :, c], 0.3).ravel()
+                                 for c in range(self.n_channels_)])
+        design = np.hstack([self.baseline_, media])
+        solution, *_ = np.linalg.lstsq(design, self.y_, rcond=None)
+        return float(np.std(self.y_ - design @ solution))
 
     def _width(self, name: str) -> int:
         """Parameters per channel: decay, log relative k, [peak], [log s]."""
