@@ -430,12 +430,18 @@ class JointFitter:
         return media.std(axis=0) / max(np.std(self.y_ - self.fitted_), 1e-12)
 
     def seasonality(self) -> dict:
-        """The fitted yearly Fourier terms, in KPI units, and the mean baseline."""
-        first = 2
-        coefficients = self.coef_[first:first + self.n_fourier_] * self.y_scale_
-        return {"fourier_order": self.fourier_order_, "period_days": YEAR_DAYS,
-                "coefficients": [float(c) for c in coefficients],
-                "mean_baseline": float(self.baseline_series().mean())}
+        """The yearly Fourier terms in KPI units and the mean baseline. A geo panel has none in
+        its model: they come from a Fourier regression of its national geo and week effects,
+        the order chosen by rolling CV as for a national fit."""
+        if self.fourier_order_:
+            order, mean = self.fourier_order_, self.baseline_series().mean()
+            coefficients = self.coef_[2:2 + self.n_fourier_] * self.y_scale_
+        else:
+            fixed = self.baseline_.shape[1] - len(self.controls_)
+            effects = self.national(self.baseline_[:, :fixed] @ self.coef_[:fixed])
+            order, coefficients, mean = _yearly_fourier(self.days_, effects)
+        return {"fourier_order": int(order), "period_days": YEAR_DAYS,
+                "coefficients": [float(c) for c in coefficients], "mean_baseline": float(mean)}
 
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
@@ -522,11 +528,28 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         "seconds": {k: round(v, 3) for k, v in fitter.timings_.items()},
     }
     fit["seconds"]["total"] = round(time.perf_counter() - started, 3)
-    extra = {"bootstrap": {"draws": fitter.draws_}}
-    if fitter.fourier_order_:
-        extra["seasonality"] = {**fitter.seasonality(),
-                                "origin": history.dates[0].strftime("%Y-%m-%d")}
+    extra = {"seasonality": {**fitter.seasonality(),
+                             "origin": history.dates[0].strftime("%Y-%m-%d")},
+             "bootstrap": {"draws": fitter.draws_}}
     return replace(model, fit=fit, extra=extra)
+
+
+def _yearly_fourier(days, series) -> tuple[int, np.ndarray, float]:
+    """Order, Fourier coefficients and mean of ``series`` ~ level + trend + yearly Fourier."""
+    trend = days / max(days[-1], 1.0)
+    design = lambda order: np.column_stack([np.ones_like(days), trend, *[
+        f(2 * np.pi * k * days / YEAR_DAYS) for k in range(1, order + 1) for f in (np.sin, np.cos)]])
+    best_order, best_error = FOURIER_ORDERS[0], np.inf
+    for order in FOURIER_ORDERS:
+        squared = []
+        for train, test in _rolling_folds(len(days)):
+            solution, *_ = np.linalg.lstsq(design(order)[train], series[train], rcond=None)
+            squared.append((design(order)[test] @ solution - series[test]) ** 2)
+        error = float(np.mean(np.concatenate(squared)))
+        if error < best_error * (1 - SELECTION_MARGIN):
+            best_order, best_error = order, error
+    solution, *_ = np.linalg.lstsq(design(best_order), series, rcond=None)
+    return best_order, solution[2:], float(series.mean())
 
 
 def _rolling_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:

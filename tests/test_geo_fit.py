@@ -13,6 +13,7 @@ from optimizer.history import load_geo_history, load_wide_history
 from optimizer.joint_fit import fit_wide_history
 from optimizer.model import read_model
 from optimizer.synthetic import simulate_geo_history, wide_truth_model
+from scenarios.seasonality import seasonality_from_model
 
 TRUTH = wide_truth_model()
 CHANNELS = {name: f"{name}_spend" for name in TRUTH.names}
@@ -50,7 +51,10 @@ def test_panel_fit_separates_media_from_the_weekly_shock_all_geos_share(tmp_path
     assert np.all(np.abs(error[identifiable]) < 0.3)
     np.testing.assert_allclose(panel.current_spend, frame.groupby("date").sum(
         numeric_only=True)[list(CHANNELS.values())].to_numpy()[-13:].mean(axis=0))
-    assert "seasonality" not in panel.extra and len(panel.extra["bootstrap"]["draws"]) == 3
+    assert len(panel.extra["bootstrap"]["draws"]) == 3
+    # the week effects carry the simulated season: peak around week 11, trough around week 40
+    season = seasonality_from_model(panel, "2025-01-06", 52)["multiplier"]
+    assert season.iloc[8:14].mean() > 1.05 > 0.95 > season.iloc[36:44].mean()
 
 
 def test_geo_panel_through_the_cli(tmp_path):
