@@ -44,7 +44,7 @@ FOURIER_ORDERS = (1, 2, 3, 4, 6)  # yearly Fourier orders tried; the rolling CV 
 MAX_DECAY = 0.9
 DELAYED_DECAY = (0.05, 0.95)  # bounds of a delayed adstock's decay
 MAX_PEAK = 6.0  # latest peak of a delayed adstock, in periods
-PRIOR_WEIGHT = 0.05
+PRIOR_WEIGHT = 0.05  # pull of log(k / typical level) and log(s) towards 0
 CV_ORIGINS = (0.7, 0.8, 0.9)  # rolling origins: fit before, test up to the next one
 K_RANGE = (0.3, 10.0)  # half-saturation relative to the typical adstocked level
 SHARE_PRIOR = 0.1  # sd of a channel's KPI share around pooled ROI x its spend share
@@ -76,7 +76,7 @@ class JointFitter:
         best, thetas = self._cv_error(family, [self._starts(family)])
         steps = 1 + self.n_channels_ * (len(self.families) - 1)
         self._report("curves", 1, steps)
-        for c in range(self.n_channels_):  # choose each channel's family by rolling CV
+        for c in range(self.n_channels_):  # choose each channel's family by CV
             for candidate in self.families:
                 if candidate == family[c]:
                     continue
