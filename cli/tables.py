@@ -112,14 +112,14 @@ def fit_table(model) -> str:
     lines = []
     if "decomposition" in fit:
         share = fit["decomposition"]
-        header = ["channel", "curve", "k", "s", "decay", "peak", "kpi share", "roi",
+        header = ["channel", "curve", "beta", "k", "s", "decay", "peak", "kpi share", "roi",
                   "marginal roi", "mroi p10-p90"]
         rows = []
         for c, name in enumerate(model.names):
             info = channels.get(name, {})
             spread = info.get("marginal_roi_p10_p90")
             family = info.get("family", "-")
-            rows.append([name, family, money(model.curves.k[c]),
+            rows.append([name, family, money(model.curves.beta[c]), money(model.curves.k[c]),
                          ratio(model.curves.s[c]) if family == "hill" else "-",
                          ratio(model.decay[c]), ratio(model.peak[c], 1),
                          f"{100 * share.get(name, 0):.1f}%",
@@ -135,7 +135,7 @@ def fit_table(model) -> str:
                        f"Fourier order {fit.get('fourier_order', '-')}")
         if not model.delayed.any():
             header.remove("peak")
-            rows = [row[:5] + row[6:] for row in rows]
+            rows = [row[:6] + row[7:] for row in rows]
         lines += [format_table(header, rows),
                   f"{quality}; baseline {100 * share.get('baseline', 0):.1f}% of the KPI"]
     else:
