@@ -59,6 +59,9 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
       budgetopt fit platform.csv --format long --kpi conversions --out model.json
     """
     mapping = parse_mapping(channels, "--channels")
+    if layout == "long" and (geo_column or adstock != "geometric"):
+        raise click.UsageError("--geo and --adstock apply to wide histories; a long history "
+                               "is fitted channel by channel with geometric adstock")
     if layout == "long":
         history = load_long_history(history_path, date=date_column, kpi=kpi_column,
                                     channels=mapping or None)
