@@ -41,7 +41,7 @@ from .tables import fit_table
 @click.option("--adstock", type=click.Choice(["geometric", "delayed", "auto"]),
               default="geometric", show_default=True, help="Wide format: carryover shape of "
               "every channel; delayed lets the effect peak some periods after the spend; auto "
-              "fits both and keeps the one with the lower rolling-CV error.")
+              "fits both and keeps the one with the lower CV error.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of starts and draws.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")

@@ -500,8 +500,11 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     draw_mroi = np.array([m.steady_state_curves().marginal(current) for m in draws])
     fit = {
         "method": "joint fit: variable projection (non-negative least squares inside bounded "
-                  "nonlinear least squares), yearly Fourier order and family per channel by "
-                  f"rolling-origin cross-validation, {adstock} adstock, {bootstrap} block-bootstrap draws",
+                  "nonlinear least squares), " + (
+                      "yearly Fourier order and family per channel by rolling-origin "
+                      "cross-validation" if history.panel is None else
+                      "geo and week effects, family per channel by interleaved cross-validation")
+                  + f", {adstock} adstock, {bootstrap} block-bootstrap draws",
         "fourier_order": fitter.fourier_order_,
         "r2": _r2(y, fitted), "mape": mape(y, fitted), "nrmse": _nrmse(y, fitted),
         "holdout_nrmse": float(fitter.cv_rmse_ / np.ptp(fitter.y_)),
@@ -515,7 +518,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                           **{n: float(total_media[c] / fitted.sum())
                              for c, n in enumerate(names)}},
         "channels": {n: {"family": fitter.family_[c],
-                         "roi": float(steady.value(current)[c] / current[c]) if current[c] else None,
+                         "roi": (float(steady.value(current)[c] / current[c]) if current[c]
+                                 else None),
                          "marginal_roi": float(steady.marginal(current)[c]),
                          "marginal_roi_p10_p90": ([float(v) for v in np.percentile(
                              draw_mroi[:, c], [10, 90])] if len(draws) else None),
@@ -538,7 +542,8 @@ def _yearly_fourier(days, series) -> tuple[int, np.ndarray, float]:
     """Order, Fourier coefficients and mean of ``series`` ~ level + trend + yearly Fourier."""
     trend = days / max(days[-1], 1.0)
     design = lambda order: np.column_stack([np.ones_like(days), trend, *[
-        f(2 * np.pi * k * days / YEAR_DAYS) for k in range(1, order + 1) for f in (np.sin, np.cos)]])
+        f(2 * np.pi * k * days / YEAR_DAYS) for k in range(1, order + 1)
+        for f in (np.sin, np.cos)]])
     best_order, best_error = FOURIER_ORDERS[0], np.inf
     for order in FOURIER_ORDERS:
         squared = []

@@ -2,11 +2,12 @@
 
 Adstock links periods: a channel's level is a_t = sum_{s<=t} w_(t-s) x_s + carry_t, with w
 its adstock kernel (geometric: gain * decay^l; delayed: decay^((l - peak)^2)) and carry_t what
-the history's spend still adds, and its response in period t is multiplier_t * curve(a_t). Every level is an affine expression of the spend variables, so the
-plan is solved on the same certified piecewise-linear engine as allocations with rules: the
-in-plan KPI (plus the carried-out tail with ``count_carryover``) is maximised under the budget,
-the channel totals' rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing
-shares, per-period caps, flighting and step-change limits.
+the history's spend still adds, and its response in period t is multiplier_t * curve(a_t).
+Every level is an affine expression of the spend variables, so the plan is solved on the same
+certified piecewise-linear engine as allocations with rules: the in-plan KPI (plus the
+carried-out tail with ``count_carryover``) is maximised under the budget, the channel totals'
+rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing shares, per-period caps,
+flighting and step-change limits.
 """
 
 from __future__ import annotations
