@@ -50,6 +50,7 @@ K_RANGE = (0.3, 10.0)  # half-saturation relative to the typical adstocked level
 SHARE_PRIOR = 0.1  # sd of a channel's KPI share around pooled ROI x its spend share
 DECAY_SPREAD = 0.15  # prior sd of a channel's decay around the mean decay of all channels
 WEAK_SIGNAL = 0.25  # a channel's effect sd below this x residual sd: warned as uncertain
+SCREENING_DECAY = 0.3  # adstock of the linear screening model (Fourier order, noise)
 BLOCK = 8  # weeks per bootstrap block (keeps autocorrelation)
 SELECTION_MARGIN = 0.02  # a more complex choice must cut the CV error by 2 % to be taken
 
@@ -134,6 +135,9 @@ class JointFitter:
         trend = days / max(days[-1], 1.0)
         controls = history.controls
         self.control_names_ = [] if controls is None else list(controls.columns)
+        self.screening_ = np.column_stack([  # linear stand-in for the media: adstock at 0.3
+            geometric_adstock(self.x_[:, :, c], SCREENING_DECAY).ravel()
+            for c in range(self.n_channels_)])
         if panel is None:
             self.controls_ = [controls[name].to_numpy(float) for name in self.control_names_]
             self.folds_ = _rolling_folds(len(days))
@@ -171,29 +175,16 @@ class JointFitter:
 
     def _choose_fourier_order(self, days, trend) -> int:
         """The Fourier order with the least rolling-CV error of a linear screening model
-        (baseline + each channel's spend adstocked at decay 0.3); ties go to the lower order."""
-        media = np.column_stack([geometric_adstock(x, 0.3) for x in self.x_[0].T])
-        best_order, best_error = None, np.inf
-        for order in self.fourier_orders:
-            design = np.column_stack([*self._baseline_columns(days, trend, order), media])
-            squared = []
-            for train, test in self.folds_:
-                varying = np.r_[True, np.ptp(design[train, 1:], axis=0) > 1e-12]
-                solution, *_ = np.linalg.lstsq(design[train][:, varying], self.y_[train],
-                                               rcond=None)
-                squared.append((design[test][:, varying] @ solution - self.y_[test]) ** 2)
-            error = float(np.mean(np.concatenate(squared)))
-            if error < best_error * (1 - SELECTION_MARGIN):
-                best_order, best_error = order, error
-        return best_order
+        (baseline + each channel's spend adstocked at 0.3); ties go to the lower order."""
+        return _cv_order(lambda order: np.column_stack(
+            [*self._baseline_columns(days, trend, order), self.screening_]),
+            self.y_, self.fourier_orders, self.folds_)
 
     def _noise_bound(self) -> float:
         """The noise sd (scaled units) of a linear screening model: the baseline plus each
         channel's spend adstocked at 0.3. Priors are weighted by it, so a prior of sd tau costs
         (deviation / tau)^2 noise variances."""
-        media = np.column_stack([geometric_adstock(self.x_[:, :, c], 0.3).ravel()
-                                 for c in range(self.n_channels_)])
-        design = np.hstack([self.baseline_, media])
+        design = np.hstack([self.baseline_, self.screening_])
         solution, *_ = np.linalg.lstsq(design, self.y_, rcond=None)
         return float(np.std(self.y_ - design @ solution))
 
@@ -544,17 +535,27 @@ def _yearly_fourier(days, series) -> tuple[int, np.ndarray, float]:
     design = lambda order: np.column_stack([np.ones_like(days), trend, *[
         f(2 * np.pi * k * days / YEAR_DAYS) for k in range(1, order + 1)
         for f in (np.sin, np.cos)]])
-    best_order, best_error = FOURIER_ORDERS[0], np.inf
-    for order in FOURIER_ORDERS:
+    order = _cv_order(design, series, FOURIER_ORDERS, _rolling_folds(len(days)))
+    solution, *_ = np.linalg.lstsq(design(order), series, rcond=None)
+    return order, solution[2:], float(series.mean())
+
+
+def _cv_order(design, y, orders, folds) -> int:
+    """The order whose least-squares fit of ``y`` on ``design(order)`` (first column the
+    intercept) has the least CV error; a higher order must cut it by SELECTION_MARGIN. A column
+    constant in a training window is left out there."""
+    best_order, best_error = orders[0], np.inf
+    for order in orders:
+        columns = design(order)
         squared = []
-        for train, test in _rolling_folds(len(days)):
-            solution, *_ = np.linalg.lstsq(design(order)[train], series[train], rcond=None)
-            squared.append((design(order)[test] @ solution - series[test]) ** 2)
+        for train, test in folds:
+            varying = np.r_[True, np.ptp(columns[train, 1:], axis=0) > 1e-12]
+            solution, *_ = np.linalg.lstsq(columns[train][:, varying], y[train], rcond=None)
+            squared.append((columns[test][:, varying] @ solution - y[test]) ** 2)
         error = float(np.mean(np.concatenate(squared)))
         if error < best_error * (1 - SELECTION_MARGIN):
             best_order, best_error = order, error
-    solution, *_ = np.linalg.lstsq(design(best_order), series, rcond=None)
-    return best_order, solution[2:], float(series.mean())
+    return best_order
 
 
 def _rolling_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:

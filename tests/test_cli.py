@@ -314,15 +314,21 @@ def test_plan_bad_start_date(tmp_path):
                        "someday"], "--start: 'someday' is not a date")
 
 
-def test_fit_wide_history_with_controls_then_seasonality_and_uncertainty(tmp_path):
+def fit_generated_wide_history(tmp_path, seed, *options):
+    """``budgetopt fit`` of a generated wide history: (result, model path)."""
     from optimizer.synthetic import simulate_wide_history, wide_truth_model
 
     history = tmp_path / "wide.csv"
-    simulate_wide_history(wide_truth_model(), seed=4).to_csv(history, index=False)
+    simulate_wide_history(wide_truth_model(), seed=seed).to_csv(history, index=False)
     model = tmp_path / "model.json"
     result = run("fit", history, "--date", "date", "--kpi", "revenue", "--channels",
                  "tv=tv_spend,search=search_spend,social=social_spend,display=display_spend,"
-                 "video=video_spend", "--controls", "promo", "--bootstrap", 5, "--out", model)
+                 "video=video_spend", "--controls", "promo", *options, "--out", model)
+    return result, model
+
+
+def test_fit_wide_history_with_controls_then_seasonality_and_uncertainty(tmp_path):
+    result, model = fit_generated_wide_history(tmp_path, 4, "--bootstrap", 5)
     assert result.exit_code == 0, result.output
     assert "R²" in result.output and "baseline" in result.output
     season = tmp_path / "season.csv"
@@ -338,15 +344,8 @@ def test_fit_wide_history_with_controls_then_seasonality_and_uncertainty(tmp_pat
 
 
 def test_fit_with_delayed_adstock_prints_the_peak_and_plans(tmp_path):
-    from optimizer.synthetic import simulate_wide_history, wide_truth_model
-
-    history = tmp_path / "wide.csv"
-    simulate_wide_history(wide_truth_model(), seed=1).to_csv(history, index=False)
-    model = tmp_path / "model.json"
-    result = run("fit", history, "--date", "date", "--kpi", "revenue", "--channels",
-                 "tv=tv_spend,search=search_spend,social=social_spend,display=display_spend,"
-                 "video=video_spend", "--controls", "promo", "--adstock", "delayed",
-                 "--bootstrap", 2, "--out", model)
+    result, model = fit_generated_wide_history(tmp_path, 1, "--adstock", "delayed",
+                                               "--bootstrap", 2)
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if line.startswith("channel "))
     assert " decay  peak " in header

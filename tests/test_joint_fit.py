@@ -19,15 +19,20 @@ TRUTH = wide_truth_model()
 QUARTER = 13
 
 
-def fitted(tmp_path, seed, bootstrap=0, **history_changes):
-    frame = simulate_wide_history(TRUTH, seed=seed)
+def history_of(tmp_path, seed, truth=TRUTH, **history_changes):
+    """A generated wide history written to CSV and loaded back: (frame, history)."""
+    frame = simulate_wide_history(truth, seed=seed)
     for column, values in history_changes.items():
         frame[column] = values
     path = tmp_path / f"history{seed}.csv"
     frame.to_csv(path, index=False)
-    history = load_wide_history(path, date="date", kpi="revenue",
-                                channels={n: f"{n}_spend" for n in TRUTH.names},
-                                controls=("promo",))
+    return frame, load_wide_history(path, date="date", kpi="revenue",
+                                    channels={n: f"{n}_spend" for n in TRUTH.names},
+                                    controls=("promo",))
+
+
+def fitted(tmp_path, seed, bootstrap=0, **history_changes):
+    _, history = history_of(tmp_path, seed, **history_changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit_wide_history(history, bootstrap=bootstrap)
@@ -77,12 +82,7 @@ def test_fit_quality_and_stored_diagnostics(tmp_path):
 
 def test_channels_the_noise_hides_are_warned_with_a_bootstrap_range(tmp_path):
     """social and display vary about 0.2x the noise: warned; the others are not."""
-    frame = simulate_wide_history(TRUTH, seed=0)
-    path = tmp_path / "history.csv"
-    frame.to_csv(path, index=False)
-    history = load_wide_history(path, date="date", kpi="revenue",
-                                channels={n: f"{n}_spend" for n in TRUTH.names},
-                                controls=("promo",))
+    _, history = history_of(tmp_path, 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = fit_wide_history(history, bootstrap=10)
@@ -124,12 +124,7 @@ DELAYED_TRUTH = replace(TRUTH, decay=np.array([0.6, 0.3, 0.5, 0.3, 0.7]),
 
 
 def test_delayed_adstock_finds_when_the_effect_peaks(tmp_path):
-    frame = simulate_wide_history(DELAYED_TRUTH, seed=2)
-    path = tmp_path / "delayed.csv"
-    frame.to_csv(path, index=False)
-    history = load_wide_history(path, date="date", kpi="revenue",
-                                channels={n: f"{n}_spend" for n in TRUTH.names},
-                                controls=("promo",))
+    frame, history = history_of(tmp_path, 2, truth=DELAYED_TRUTH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         delayed = fit_wide_history(history, bootstrap=3, adstock="delayed")
