@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.constraints import constraints_from_dict
-from optimizer.curves import CurveSet
-from optimizer.problem import AllocationProblem, linear_rules
-from optimizer.solvers import SolverSettings, solve
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.problem.allocation import AllocationProblem, linear_rules
+from budgetopt.optimizer.solvers import SolverSettings, solve
 
 from common import timed
 

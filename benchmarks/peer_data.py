@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.allocate import allocate
-from optimizer.history import load_geo_history, load_wide_history
-from optimizer.joint_fit import fit_wide_history
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
+from budgetopt.optimizer.fit.joint import fit_wide_history
 
 DATA = Path(__file__).parent / "data"
 PYMC_CHANNELS = ("dm", "inst", "nsp", "auddig", "audtr", "vidtr", "viddig", "so", "on", "sem")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.constraints import constraints_from_dict
-from optimizer.curves import CurveSet
-from optimizer.model import MediaModel
-from optimizer.solvers import SolverSettings
-from scenarios.plan import plan_budget
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.solvers import SolverSettings
+from budgetopt.optimizer.solvers.plan import plan_budget
 
 from common import timed
 

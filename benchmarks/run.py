@@ -21,9 +21,9 @@ import platform
 import numpy as np
 from scipy.optimize import minimize
 
-from optimizer.curves import CurveSet
-from optimizer.problem import AllocationProblem
-from optimizer.solvers.separable import SeparableSolver
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.solvers.separable import SeparableSolver
 
 import constrained
 import peer_data

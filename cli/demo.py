@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from optimizer.allocate import allocate
-from optimizer.exports import write_allocation
-from optimizer.fitting import fit_long_history
-from optimizer.history import load_long_history
-from optimizer.model import write_model
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.export import write_allocation
+from budgetopt.optimizer.fit.long import fit_long_history
+from budgetopt.optimizer.history.loaders import load_long_history
+from budgetopt.optimizer.model.media import write_model
 
-from .tables import allocation_table, fit_table
+from budgetopt.cli.tables import allocation_table, fit_table
 
 QUARTER = 13
 
@@ -31,7 +31,7 @@ def demo(out_dir):
     folder = Path(out_dir) if out_dir else _new_folder(Path.cwd() / "budgetopt-demo")
     folder.mkdir(parents=True, exist_ok=True)
     history_path = folder / "history.csv"
-    sample = resources.files("optimizer") / "data" / "demo_history.csv"
+    sample = resources.files("budgetopt.optimizer") / "data" / "demo_history.csv"
     with resources.as_file(sample) as source:
         shutil.copyfile(source, history_path)
     click.echo(f"1. sample history (synthetic, weekly, 6 channels) -> {history_path}")

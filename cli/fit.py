@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from optimizer.constants import KPI_TYPES
-from optimizer.fitting import fit_long_history
-from optimizer.history import (load_geo_history, load_long_history, load_wide_history,
+from budgetopt.optimizer.constants import KPI_TYPES
+from budgetopt.optimizer.fit.long import fit_long_history
+from budgetopt.optimizer.history.loaders import (load_geo_history, load_long_history, load_wide_history,
                                with_holidays)
-from optimizer.joint_fit import fit_wide_history
-from optimizer.model import write_model
+from budgetopt.optimizer.fit.joint import fit_wide_history
+from budgetopt.optimizer.model.media import write_model
 
-from .options import parse_list, parse_mapping
-from .tables import fit_table
+from budgetopt.cli.options import parse_list, parse_mapping
+from budgetopt.cli.tables import fit_table
 
 
 @click.command()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from optimizer.constraints import read_constraints
-from optimizer.exports import write_csv
-from optimizer.frontier import budget_frontier
-from optimizer.model import read_model
+from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.export import write_csv
+from budgetopt.optimizer.frontier import budget_frontier
+from budgetopt.optimizer.model.media import read_model
 
-from .options import solver_options, solver_settings
-from .tables import frontier_table
+from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.tables import frontier_table
 
 
 @click.command()

@@ -8,7 +8,7 @@ import warnings
 
 import click
 
-from optimizer.errors import BudgetoptError
+from budgetopt.optimizer.errors import BudgetoptError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -51,13 +51,13 @@ def cli():
 
 
 def _register():
-    from cli.demo import demo
-    from cli.fit import fit
-    from cli.frontier import frontier
-    from cli.optimize import optimize
-    from cli.plan import plan
-    from cli.scenarios import scenarios
-    from cli.seasonality import seasonality
+    from budgetopt.cli.demo import demo
+    from budgetopt.cli.fit import fit
+    from budgetopt.cli.frontier import frontier
+    from budgetopt.cli.optimize import optimize
+    from budgetopt.cli.plan import plan
+    from budgetopt.cli.scenarios import scenarios
+    from budgetopt.cli.seasonality import seasonality
 
     for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality):
         cli.add_command(command)

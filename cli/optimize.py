@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from optimizer.allocate import allocate
-from optimizer.constraints import read_constraints
-from optimizer.exports import write_allocation, write_json
-from optimizer.model import read_model
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.export import write_allocation, write_json
+from budgetopt.optimizer.model.media import read_model
 
-from .options import objective_from_options, objective_options, solver_options, solver_settings
-from .tables import allocation_table
+from budgetopt.cli.options import objective_from_options, objective_options, solver_options, solver_settings
+from budgetopt.cli.tables import allocation_table
 
 
 @click.command()

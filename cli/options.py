@@ -50,7 +50,7 @@ def objective_options(command):
 
 def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, target_mroi):
     """The :class:`Objective` the options ask for; conflicting options are a usage error."""
-    from optimizer.objectives import Objective
+    from budgetopt.optimizer.problem.objectives import Objective
 
     targets = {"target_roi": target_roi, "target_kpi": target_kpi, "target_mroi": target_mroi}
     given = [name for name, value in targets.items() if value is not None]
@@ -67,7 +67,7 @@ def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, 
 
 def solver_options(command=None, *, gap=None):
     """--gap (default ``gap``, else the library's) and --time-limit."""
-    from optimizer.constants import DEFAULT_GAP_TOLERANCE
+    from budgetopt.optimizer.constants import DEFAULT_GAP_TOLERANCE
 
     def decorate(command):
         command = click.option("--time-limit", type=click.FloatRange(min=0), default=60.0,
@@ -81,6 +81,6 @@ def solver_options(command=None, *, gap=None):
 
 
 def solver_settings(gap, time_limit):
-    from optimizer.solvers import SolverSettings
+    from budgetopt.optimizer.solvers import SolverSettings
 
     return SolverSettings(gap_tolerance=gap, time_limit=time_limit)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from optimizer.allocate import resolve_budget
-from optimizer.constraints import read_constraints
-from optimizer.exports import write_csv, write_json
-from optimizer.model import read_model
-from scenarios.plan import plan_budget
-from scenarios.seasonality import period_dates, read_seasonality
+from budgetopt.optimizer.allocate import resolve_budget
+from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.export import write_csv, write_json
+from budgetopt.optimizer.model.media import read_model
+from budgetopt.optimizer.solvers.plan import plan_budget
+from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 
-from .options import solver_options, solver_settings
-from .tables import plan_table
+from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.tables import plan_table
 
 PLAN_GAP = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below model error
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from optimizer.errors import InfeasibleError
-from scenarios.runner import run_cases, summary_frame, write_outputs
-from scenarios.scenario_file import read_scenarios
+from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.scenarios.runner import run_cases, summary_frame, write_outputs
+from budgetopt.scenarios.scenario_file import read_scenarios
 
-from .options import solver_options, solver_settings
-from .tables import money, percent, ratio, format_table
+from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.tables import money, percent, ratio, format_table
 
 
 @click.command()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from optimizer.exports import write_csv
-from optimizer.model import read_model
-from scenarios.seasonality import seasonality_from_model
+from budgetopt.optimizer.export import write_csv
+from budgetopt.optimizer.model.media import read_model
+from budgetopt.scenarios.seasonality import seasonality_from_model
 
-from .tables import format_table
+from budgetopt.cli.tables import format_table
 
 
 @click.command()

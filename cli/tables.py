@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from optimizer.result import AllocationResult
+from budgetopt.optimizer.result.allocation import AllocationResult
 
 __all__ = ["format_table", "allocation_table", "fit_table", "money"]
 

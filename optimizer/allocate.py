@@ -7,14 +7,14 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import brentq
 
-from .constraints import Constraints
-from .errors import InfeasibleError, InputError
-from .model import MediaModel
-from .objectives import TARGET_KPI, TARGET_ROI, Objective
-from .problem import AllocationProblem, build_problem
-from .result import AllocationResult
-from .solvers import SolverSettings, solve
-from .uncertainty import compare_plans, shrink_towards_current
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
+from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.solvers import SolverSettings, solve
+from budgetopt.optimizer.result.uncertainty import compare_plans, shrink_towards_current
 
 __all__ = ["allocate", "resolve_budget"]
 

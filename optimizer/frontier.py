@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .constants import KPI_REVENUE
-from .constraints import Constraints
-from .errors import InfeasibleError, InputError
-from .model import MediaModel
-from .objectives import PROFIT, Objective
-from .problem import build_problem
-from .result import AllocationResult
-from .solvers import SolverSettings, solve
+from budgetopt.optimizer.constants import KPI_REVENUE
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.objectives import PROFIT, Objective
+from budgetopt.optimizer.problem.allocation import build_problem
+from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.solvers import SolverSettings, solve
 
 __all__ = ["Frontier", "budget_frontier"]
 

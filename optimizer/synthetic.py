@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .adstock import geometric_adstock
-from .model import MediaModel, _model_from_frame
+from budgetopt.optimizer.model.adstock import geometric_adstock
+from budgetopt.optimizer.model.media import MediaModel, _model_from_frame
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
            "simulate_long_history", "simulate_wide_history", "simulate_geo_history"]

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.allocate import allocate
-from optimizer.errors import BudgetoptError
-from optimizer.exports import write_allocation, write_csv
-from optimizer.model import MediaModel
-from optimizer.result import AllocationResult
-from optimizer.solvers import SolverSettings
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.errors import BudgetoptError
+from budgetopt.optimizer.export import write_allocation, write_csv
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.solvers import SolverSettings
 
-from .scenario_file import Case, ScenarioSet
+from budgetopt.scenarios.scenario_file import Case, ScenarioSet
 
 __all__ = ["CaseOutcome", "run_cases", "summary_frame", "write_outputs", "file_names"]
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizer.constraints import Constraints, constraints_from_dict
-from optimizer.errors import InputError
-from optimizer.model import MediaModel, read_model
-from optimizer.objectives import KPI, Objective
-from optimizer.validation import did_you_mean, is_number, read_toml
+from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.model.media import MediaModel, read_model
+from budgetopt.optimizer.problem.objectives import KPI, Objective
+from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 
 __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError
-from optimizer.validation import did_you_mean
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.checks import did_you_mean
 
 __all__ = ["read_seasonality"]
 

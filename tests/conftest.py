@@ -10,8 +10,8 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from optimizer.curves import CurveSet
-from optimizer.problem import AllocationProblem
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.problem.allocation import AllocationProblem
 
 
 def make_problem(families, beta, k, s=None, *, budget, lower=None, upper=None, min_if_on=None,

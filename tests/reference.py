@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.optimize import brentq
 
-from optimizer.curves import FAMILY_BY_CODE
+from budgetopt.optimizer.model.curves import FAMILY_BY_CODE
 
 
 def channel_function(curves, i):

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from optimizer.constants import ALLOCATION_COLUMNS
-from optimizer.synthetic import demo_truth_model, simulate_long_history
+from budgetopt.cli.main import cli
+from budgetopt.optimizer.constants import ALLOCATION_COLUMNS
+from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
 
 MODEL = {
     "format": "budgetopt-model/1", "kpi": {"name": "revenue", "type": "revenue"},
@@ -41,7 +41,7 @@ def model_path(tmp_path):
 
 
 def test_shipped_demo_history_is_the_documented_synthetic_sample():
-    shipped = pd.read_csv(resources.files("optimizer") / "data" / "demo_history.csv")
+    shipped = pd.read_csv(resources.files("budgetopt.optimizer") / "data" / "demo_history.csv")
     generated = simulate_long_history(demo_truth_model())
     pd.testing.assert_frame_equal(shipped.reset_index(drop=True),
                                   generated.reset_index(drop=True), check_dtype=False)
@@ -165,9 +165,9 @@ def test_fit_reports_bad_history_cells(tmp_path):
             "line 6, column 'spend': 'n/a' is not a number")
 
 
-def test_python_dash_m_cli_works():
-    result = subprocess.run([sys.executable, "-m", "cli", "--help"], capture_output=True,
-                            text=True, check=True)
+def test_python_dash_m_budgetopt_works(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "budgetopt", "--help"], capture_output=True,
+                            text=True, check=True, cwd=tmp_path)
     assert "optimize" in result.stdout and "demo" in result.stdout
 
 
@@ -262,7 +262,7 @@ def test_frontier_bad_range_is_an_input_error(model_path, tmp_path):
             "the frontier needs 0 <= --from < --to")
 
 
-EXAMPLES = resources.files("scenarios") / "examples"
+EXAMPLES = resources.files("budgetopt.scenarios") / "examples"
 
 
 def test_scenarios_verb_writes_summary_and_case_files(tmp_path):
@@ -316,7 +316,7 @@ def test_plan_bad_start_date(tmp_path):
 
 def fit_generated_wide_history(tmp_path, seed, *options):
     """``budgetopt fit`` of a generated wide history: (result, model path)."""
-    from optimizer.synthetic import simulate_wide_history, wide_truth_model
+    from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
 
     history = tmp_path / "wide.csv"
     simulate_wide_history(wide_truth_model(), seed=seed).to_csv(history, index=False)

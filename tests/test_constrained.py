@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from optimizer.allocate import allocate
-from optimizer.constraints import constraints_from_dict
-from optimizer.curves import CurveSet
-from optimizer.errors import InfeasibleError
-from optimizer.model import MediaModel
-from optimizer.objectives import Objective
-from optimizer.problem import build_problem
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.problem.allocation import build_problem
 
 from reference import rules_hold, tangent_lp_reference
 

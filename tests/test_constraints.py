@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from optimizer.constraints import constraints_from_dict
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.problem import build_problem
-from optimizer.synthetic import demo_truth_model
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.problem.allocation import build_problem
+from budgetopt.optimizer.synthetic import demo_truth_model
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from optimizer.allocate import allocate
-from optimizer.fitting import CurveFitter, NotFittedError, fit_long_history
-from optimizer.history import load_long_history
-from optimizer.synthetic import demo_truth_model, simulate_long_history
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.fit.long import CurveFitter, NotFittedError, fit_long_history
+from budgetopt.optimizer.history.loaders import load_long_history
+from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_channel_that_never_spends_is_an_error(truth, tmp_path):
     frame.loc[frame["channel"] == "tv", "spend"] = 0.0
     path = tmp_path / "h.csv"
     frame.to_csv(path, index=False)
-    from optimizer.errors import InputError
+    from budgetopt.optimizer.errors import InputError
     with pytest.raises(InputError, match="channel 'tv': the channel never spends"):
         fit_long_history(load_long_history(path, kpi="revenue"))
 

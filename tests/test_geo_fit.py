@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from optimizer.errors import InputError
-from optimizer.history import load_geo_history, load_wide_history
-from optimizer.joint_fit import fit_wide_history
-from optimizer.model import read_model
-from optimizer.synthetic import simulate_geo_history, wide_truth_model
-from scenarios.seasonality import seasonality_from_model
+from budgetopt.cli.main import cli
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
+from budgetopt.optimizer.fit.joint import fit_wide_history
+from budgetopt.optimizer.model.media import read_model
+from budgetopt.optimizer.synthetic import simulate_geo_history, wide_truth_model
+from budgetopt.scenarios.seasonality import seasonality_from_model
 
 TRUTH = wide_truth_model()
 CHANNELS = {name: f"{name}_spend" for name in TRUTH.names}

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.errors import InputError
-from optimizer.history import load_long_history, load_wide_history
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.history.loaders import load_long_history, load_wide_history
 
 
 def wide_csv(tmp_path, rows=30, edit=None):
@@ -133,7 +133,7 @@ def test_missing_file(tmp_path):
 
 
 def test_holiday_calendar_counts_holiday_days_per_period(tmp_path):
-    from optimizer.history import with_holidays
+    from budgetopt.optimizer.history.loaders import with_holidays
 
     calendar = tmp_path / "holidays.csv"
     calendar.write_text("ds,holiday,country\n2024-01-01,New Year,DE\n2024-01-03,Other,DE\n"

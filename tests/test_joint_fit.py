@@ -6,14 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimizer.allocate import allocate
-from optimizer.constraints import constraints_from_dict
-from optimizer.errors import InputError
-from optimizer.history import load_wide_history
-from optimizer.joint_fit import fit_wide_history
-from optimizer.model import read_model, write_model
-from optimizer.synthetic import simulate_wide_history, wide_truth_model
-from scenarios.seasonality import seasonality_from_model
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.history.loaders import load_wide_history
+from budgetopt.optimizer.fit.joint import fit_wide_history
+from budgetopt.optimizer.model.media import read_model, write_model
+from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
+from budgetopt.scenarios.seasonality import seasonality_from_model
 
 TRUTH = wide_truth_model()
 QUARTER = 13

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from optimizer.errors import InputError
-from optimizer.model import read_model, write_model
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.model.media import read_model, write_model
 
 GOOD = {
     "format": "budgetopt-model/1",

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from optimizer.constraints import constraints_from_dict
-from optimizer.curves import CurveSet
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.model import MediaModel
-from scenarios.plan import adstock_levels, plan_budget, simulate, tail_length
-from scenarios.seasonality import read_seasonality
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.solvers.plan import adstock_levels, plan_budget, simulate, tail_length
+from budgetopt.scenarios.seasonality import read_seasonality
 
 
 def small_model(families=("log", "exponential", "hill"), s=(1.0, 1.0, 0.7),

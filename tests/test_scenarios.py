@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.allocate import allocate
-from optimizer.constraints import read_constraints
-from optimizer.errors import InputError
-from optimizer.model import read_model, write_model
-from optimizer.objectives import Objective
-from optimizer.synthetic import demo_truth_model
-from scenarios.runner import file_names, run_cases, summary_frame, write_outputs
-from scenarios.scenario_file import read_scenarios
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.model.media import read_model, write_model
+from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.synthetic import demo_truth_model
+from budgetopt.scenarios.runner import file_names, run_cases, summary_frame, write_outputs
+from budgetopt.scenarios.scenario_file import read_scenarios
 
-EXAMPLES = Path(str(resources.files("scenarios") / "examples"))
+EXAMPLES = Path(str(resources.files("budgetopt.scenarios") / "examples"))
 
 SCENARIOS = """
 model = "model.json"
@@ -86,7 +86,7 @@ def test_each_case_equals_optimize_by_hand(scenario_file):
         name = outcome.case.name
         if name == "no tv & dearer search":
             from dataclasses import replace
-            from optimizer.constraints import ChannelRules
+            from budgetopt.optimizer.problem.constraints import ChannelRules
             channels = dict(tv_free.channels, tv=ChannelRules(max=0.0, max_change=1.0))
             expected = allocate(model, 1e6, periods=13,
                                 constraints=replace(tv_free, channels=channels),

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from optimizer.constants import METHOD_KKT, OPTIMAL
-from optimizer.errors import InfeasibleError
-from optimizer.solvers.separable import SeparableSolver
+from budgetopt.optimizer.constants import METHOD_KKT, OPTIMAL
+from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.solvers.separable import SeparableSolver
 
 from conftest import make_problem, random_problem
 from reference import concave_reference, grid_dynamic_programming

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..constants import DEFAULT_GAP_TOLERANCE
-from ..problem import AllocationProblem
-from ..result import AllocationResult
-from .constrained import ConstrainedSolver
-from .separable import SeparableSolver
+from budgetopt.optimizer.constants import DEFAULT_GAP_TOLERANCE
+from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.solvers.constrained import ConstrainedSolver
+from budgetopt.optimizer.solvers.separable import SeparableSolver
 
 __all__ = ["SolverSettings", "solve"]
 

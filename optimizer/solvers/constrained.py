@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pulp
 
-from ..constants import DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_LP, METHOD_MILP, OPTIMAL
-from ..errors import InfeasibleError
-from ..problem import AllocationProblem
-from ..result import AllocationResult, ShadowPrice
-from .lp_engine import CurveTerms, PiecewiseModel, make_solver, solve_certified
-from .separable import SeparableSolver, relative_gap
+from budgetopt.optimizer.constants import DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_LP, METHOD_MILP, OPTIMAL
+from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.result.allocation import AllocationResult, ShadowPrice
+from budgetopt.optimizer.solvers.lp_engine import CurveTerms, PiecewiseModel, make_solver, solve_certified
+from budgetopt.optimizer.solvers.separable import SeparableSolver, relative_gap
 
 __all__ = ["ConstrainedSolver", "add_rules"]
 
@@ -33,7 +33,7 @@ class ConstrainedSolver:
     time_limit: float = 60.0
 
     def solve(self, problem: AllocationProblem) -> AllocationResult:
-        from ..infeasibility import explain_infeasible  # the explainer builds on this module
+        from budgetopt.optimizer.solvers.infeasibility import explain_infeasible  # the explainer builds on this module
 
         started = time.perf_counter()
         model = PiecewiseModel(_terms(problem), hints=_hints(problem))

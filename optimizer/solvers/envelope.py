@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ..curves import CurveSet
+from budgetopt.optimizer.model.curves import CurveSet
 
 __all__ = ["Domains", "Envelope", "Relaxation", "solve_relaxation"]
 

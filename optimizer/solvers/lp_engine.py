@@ -25,8 +25,8 @@ from typing import Callable
 import numpy as np
 import pulp
 
-from ..curves import CurveSet
-from ..errors import SolverError
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.errors import SolverError
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver"]
 

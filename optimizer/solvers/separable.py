@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import (DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_BRANCH_AND_BOUND, METHOD_KKT,
+from budgetopt.optimizer.constants import (DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_BRANCH_AND_BOUND, METHOD_KKT,
                          OPTIMAL)
-from ..errors import InfeasibleError, SolverError
-from ..problem import AllocationProblem
-from ..result import AllocationResult
-from .envelope import Domains, Envelope, Relaxation, solve_relaxation
+from budgetopt.optimizer.errors import InfeasibleError, SolverError
+from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.solvers.envelope import Domains, Envelope, Relaxation, solve_relaxation
 
 __all__ = ["SeparableSolver", "relative_gap"]
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .adstock import DELAYED_LENGTH, adstock_kernel, carry_profile, steady_state_scale
-from .constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
-from .curves import FAMILIES, CurveSet
-from .errors import InputError
-from .validation import did_you_mean, is_number
-from .fileio import atomic_write_text
+from budgetopt.optimizer.model.adstock import DELAYED_LENGTH, adstock_kernel, carry_profile, steady_state_scale
+from budgetopt.optimizer.constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
+from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.checks import did_you_mean, is_number
+from budgetopt.optimizer.files.atomic import atomic_write_text
 
 __all__ = ["MediaModel", "read_model", "write_model"]
 

@@ -8,8 +8,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
-from .problem import AllocationProblem
+from budgetopt.optimizer.constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
+from budgetopt.optimizer.problem.allocation import AllocationProblem
 
 __all__ = ["AllocationResult", "ShadowPrice"]
 

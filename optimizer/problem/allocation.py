@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constraints import Constraints
-from .curves import CurveSet
-from .errors import InfeasibleError, InputError
-from .model import MediaModel
-from .objectives import Objective
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.objectives import Objective
 
 __all__ = ["AllocationProblem", "LinearRule", "build_problem"]
 

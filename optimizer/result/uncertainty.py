@@ -6,9 +6,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .curves import CurveSet
-from .errors import InputError
-from .model import MediaModel
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["PlanUncertainty", "draw_models", "compare_plans", "shrink_towards_current"]
 

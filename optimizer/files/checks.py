@@ -7,7 +7,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from .errors import InputError
+from budgetopt.optimizer.errors import InputError
 
 __all__ = ["is_number", "did_you_mean", "read_toml"]
 

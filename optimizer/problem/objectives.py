@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .constants import KPI_CONVERSIONS
-from .errors import InputError
+from budgetopt.optimizer.constants import KPI_CONVERSIONS
+from budgetopt.optimizer.errors import InputError
 
 __all__ = ["Objective", "OBJECTIVE_KINDS"]
 

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
-from .fileio import atomic_path, atomic_write_text
-from .result import AllocationResult
+from budgetopt.optimizer.files.atomic import atomic_path, atomic_write_text
+from budgetopt.optimizer.result.allocation import AllocationResult
 
 __all__ = ["write_csv", "write_allocation", "write_json"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .validation import did_you_mean
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.checks import did_you_mean
 
 __all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
            "with_holidays", "MIN_PERIODS"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import InputError
-from .validation import did_you_mean, is_number, read_toml
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 
 __all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
 

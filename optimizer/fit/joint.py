@@ -29,13 +29,13 @@ import numpy as np
 from scipy.optimize import least_squares, nnls
 from threadpoolctl import threadpool_limits
 
-from .adstock import DELAYED_LENGTH, delayed_adstock, delayed_weights, geometric_adstock
-from .constants import KPI_REVENUE
-from .curves import FAMILIES, CurveSet
-from .errors import InputError
-from .fitting import CURRENT_SPEND_PERIODS, SATURATING_FAMILIES, mape, period_name
-from .history import History
-from .model import ADSTOCK_TYPES, MediaModel
+from budgetopt.optimizer.model.adstock import DELAYED_LENGTH, delayed_adstock, delayed_weights, geometric_adstock
+from budgetopt.optimizer.constants import KPI_REVENUE
+from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.fit.long import CURRENT_SPEND_PERIODS, SATURATING_FAMILIES, mape, period_name
+from budgetopt.optimizer.history.loaders import History
+from budgetopt.optimizer.model.media import ADSTOCK_TYPES, MediaModel
 
 __all__ = ["JointFitter", "fit_wide_history"]
 

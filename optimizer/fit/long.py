@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from .adstock import geometric_adstock
-from .constants import KPI_CONVERSIONS, KPI_REVENUE
-from .curves import FAMILIES, CurveSet
-from .errors import InputError
-from .history import History
-from .model import MediaModel
+from budgetopt.optimizer.model.adstock import geometric_adstock
+from budgetopt.optimizer.constants import KPI_CONVERSIONS, KPI_REVENUE
+from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.history.loaders import History
+from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["CurveFitter", "NotFittedError", "fit_long_history", "SATURATING_FAMILIES", "mape",
            "period_name", "CURRENT_SPEND_PERIODS"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from .problem import AllocationProblem
-from .solvers.lp_engine import make_solver
+from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.solvers.lp_engine import make_solver
 
 __all__ = ["NamedRule", "explain_infeasible", "conflict_message"]
 
@@ -86,7 +86,7 @@ def _rules(problem: AllocationProblem) -> list[NamedRule]:
 
 def _feasible(problem: AllocationProblem, active: set[str]) -> bool:
     """Whether some spend meets the ``active`` rules (channels' other bounds relaxed to 0..budget)."""
-    from .solvers.constrained import add_rules
+    from budgetopt.optimizer.solvers.constrained import add_rules
 
     lp = pulp.LpProblem("feasibility", pulp.LpMinimize)
     spend = []

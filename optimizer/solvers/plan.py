@@ -19,16 +19,16 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimizer.adstock import DELAYED_LENGTH
-from optimizer.constants import GAP_LIMIT, OPTIMAL
-from optimizer.constraints import Constraints
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.infeasibility import NamedRule, conflict_message
-from optimizer.model import MediaModel
-from optimizer.problem import AllocationProblem, build_problem
-from optimizer.solvers import SolverSettings
-from optimizer.solvers.constrained import add_rules
-from optimizer.solvers.lp_engine import CurveTerms, PiecewiseModel, make_solver, solve_certified
+from budgetopt.optimizer.model.adstock import DELAYED_LENGTH
+from budgetopt.optimizer.constants import GAP_LIMIT, OPTIMAL
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.solvers import SolverSettings
+from budgetopt.optimizer.solvers.constrained import add_rules
+from budgetopt.optimizer.solvers.lp_engine import CurveTerms, PiecewiseModel, make_solver, solve_certified
 
 __all__ = ["PlanResult", "plan_budget", "simulate"]
 

@@ -1,3 +1,0 @@
-from cli.main import cli
-
-cli(prog_name="budgetopt")

@@ -1,0 +1,1 @@
+"""File boundary helpers: atomic output files, TOML reading and small value checks."""

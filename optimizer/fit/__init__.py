@@ -1,0 +1,1 @@
+"""Fitting response curves from histories: per channel (long) and jointly (wide, geo)."""

@@ -1,0 +1,1 @@
+"""Loading histories: wide, long and geo-panel CSVs, and holiday calendars."""

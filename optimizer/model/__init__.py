@@ -1,0 +1,1 @@
+"""The media model: response curves, adstock, parameter draws, seasonality, model files."""

@@ -1,0 +1,1 @@
+"""The problems: constraints files, objectives, allocation and plan problems."""

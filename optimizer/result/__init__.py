@@ -1,0 +1,1 @@
+"""Results: allocations, plans, frontiers and their uncertainty over parameter draws."""
