@@ -13,7 +13,8 @@ import numpy as np
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem, linear_rules
-from budgetopt.optimizer.solvers import SolverSettings, solve
+from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.solvers import solve
 
 from common import timed
 
@@ -55,8 +56,8 @@ def run(seeds: int = 3):
         for seed in range(seeds):
             result, seconds = timed(solve, instance(n, seed=seed, **settings),
                                     SolverSettings(gap_tolerance=1e-6, time_limit=60))
-            print(f"{label:<20}{n:>6}{seed:>6}{seconds:>10.2f}{result.gap:>12.1e}  "
-                  f"{result.method}")
+            print(f"{label:<20}{n:>6}{seed:>6}{seconds:>10.2f}{result.certificate.gap:>12.1e}  "
+                  f"{result.certificate.method}")
 
 
 if __name__ == "__main__":

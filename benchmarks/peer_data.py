@@ -86,7 +86,7 @@ def run(bootstrap: int = 50) -> None:
         u = result.uncertainty
         print(f"optimize (13 weeks, current total): media KPI {result.total_kpi_current:,.0f} -> "
               f"{result.total_kpi:,.0f} ({100 * (result.total_kpi / result.total_kpi_current - 1):+.1f}%), "
-              f"{result.status}; beats the current plan in {100 * u.probability_better:.0f}% of "
+              f"{result.certificate.status}; beats the current plan in {100 * u.probability_better:.0f}% of "
               f"{u.draws} bootstrap draws")
         for warning in caught:
             print(f"warning: {warning.message}")

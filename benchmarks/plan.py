@@ -12,8 +12,8 @@ import numpy as np
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.solvers import SolverSettings
-from budgetopt.optimizer.solvers.plan import plan_budget
+from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.allocate import plan_budget
 
 from common import timed
 
@@ -57,7 +57,7 @@ def run(seeds: int = 3):
                                         settings=SolverSettings(gap_tolerance=gap,
                                                                 time_limit=120)))
                 lift = result.total_kpi / result.flat_total_kpi - 1
-                print(f"{label:<22}{gap:>11.0e}{seed:>6}{seconds:>10.2f}{result.gap:>12.1e}"
+                print(f"{label:<22}{gap:>11.0e}{seed:>6}{seconds:>10.2f}{result.certificate.gap:>12.1e}"
                       f"{lift:>+9.2%}")
 
 

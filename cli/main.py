@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 
 import click
 
-from budgetopt.optimizer.errors import BudgetoptError
+from budgetopt.cli.demo import demo
+from budgetopt.cli.fit import fit
+from budgetopt.cli.frontier import frontier
+from budgetopt.cli.optimize import optimize
+from budgetopt.cli.plan import plan
+from budgetopt.cli.scenarios import scenarios
+from budgetopt.cli.seasonality import seasonality
+from budgetopt.optimizer.errors import BudgetoptError, ParameterError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+# The library names its parameters; the command line names its flags.
+FLAGS = {
+    "budget": "--budget", "periods": "--periods", "kpi_value": "--kpi-value",
+    "kpi_type": "--kpi-type", "start": "--start", "steps": "--steps",
+    "risk_aware": "--risk-aware", "country": "--holiday-country",
+}
+FRONTIER_FLAGS = {"start": "--from", "stop": "--to"}
 
 
 class BudgetoptGroup(click.Group):
@@ -22,6 +36,8 @@ class BudgetoptGroup(click.Group):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 warnings.showwarning = _show_warning
                 return super().invoke(ctx)
+        except ParameterError as error:
+            raise click.ClickException(f"{_flag(ctx, error.parameter)} {error.problem}") from None
         except BudgetoptError as error:
             raise click.ClickException(str(error)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
@@ -32,6 +48,13 @@ class BudgetoptGroup(click.Group):
             raise click.ClickException(
                 f"internal error ({type(error).__name__}: {error}); rerun with "
                 f"BUDGETOPT_DEBUG=1 for details and report it.") from None
+
+
+def _flag(ctx: click.Context, parameter: str) -> str:
+    """The flag a command takes for a library parameter."""
+    command = ctx.invoked_subcommand
+    flags = {**FLAGS, **(FRONTIER_FLAGS if command == "frontier" else {})}
+    return flags.get(parameter, parameter)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -46,24 +69,9 @@ def cli():
     \b
     Typical flow:
       budgetopt fit history.csv --date date --kpi revenue --channels tv,search --out model.json
-      budgetopt optimize model.json --budget 1000000 --out allocation.csv
+      budgetopt optimize model.json --budget 1000000 --periods 13 --out allocation.csv
     """
 
 
-def _register():
-    from budgetopt.cli.demo import demo
-    from budgetopt.cli.fit import fit
-    from budgetopt.cli.frontier import frontier
-    from budgetopt.cli.optimize import optimize
-    from budgetopt.cli.plan import plan
-    from budgetopt.cli.scenarios import scenarios
-    from budgetopt.cli.seasonality import seasonality
-
-    for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality):
-        cli.add_command(command)
-
-
-_register()
-
-if __name__ == "__main__":
-    sys.exit(cli())
+for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality):
+    cli.add_command(command)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT, SolverSettings
+
 
 def parse_mapping(text: str | None, option: str) -> dict[str, str]:
     """``"tv=tv_S,search"`` -> ``{"tv": "tv_S", "search": "search"}`` (name = column)."""
@@ -50,8 +53,6 @@ def objective_options(command):
 
 def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, target_mroi):
     """The :class:`Objective` the options ask for; conflicting options are a usage error."""
-    from budgetopt.optimizer.problem.objectives import Objective
-
     targets = {"target_roi": target_roi, "target_kpi": target_kpi, "target_mroi": target_mroi}
     given = [name for name, value in targets.items() if value is not None]
     if len(given) > 1 or (given and objective == "profit"):
@@ -67,10 +68,8 @@ def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, 
 
 def solver_options(command=None, *, gap=None):
     """--gap (default ``gap``, else the library's) and --time-limit."""
-    from budgetopt.optimizer.constants import DEFAULT_GAP_TOLERANCE
-
     def decorate(command):
-        command = click.option("--time-limit", type=click.FloatRange(min=0), default=60.0,
+        command = click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
                                show_default=True, help="Seconds before the search stops and "
                                "reports the gap it reached.")(command)
         return click.option("--gap", type=click.FloatRange(min=0),
@@ -81,6 +80,4 @@ def solver_options(command=None, *, gap=None):
 
 
 def solver_settings(gap, time_limit):
-    from budgetopt.optimizer.solvers import SolverSettings
-
     return SolverSettings(gap_tolerance=gap, time_limit=time_limit)

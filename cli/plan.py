@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import click
 
-from budgetopt.optimizer.allocate import resolve_budget
+from budgetopt.optimizer.allocate import plan_budget, resolve_budget
+from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE
 from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.export import write_csv, write_json
 from budgetopt.optimizer.model.media import read_model
-from budgetopt.optimizer.solvers.plan import plan_budget
 from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 
 from budgetopt.cli.options import solver_options, solver_settings
 from budgetopt.cli.tables import plan_table
-
-PLAN_GAP = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below model error
-
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
@@ -32,7 +29,7 @@ PLAN_GAP = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far
               "period is multiplied.")
 @click.option("--count-carryover", is_flag=True, help="Also count the KPI that the plan's "
               "spend produces after its last period.")
-@solver_options(gap=PLAN_GAP)
+@solver_options(gap=PLAN_GAP_TOLERANCE)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (totals, flat plan, method, gap).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),

@@ -40,6 +40,15 @@ def format_table(header: list[str], rows: list[list[str]], footer: list[str] | N
     return "\n".join(out)
 
 
+def certificate_lines(certificate, *, with_bound: bool = True) -> list[str]:
+    """The method line and the status line with the gap, the bound and the search effort."""
+    bound = f" (bound {money(certificate.bound)})" if with_bound else ""
+    return [f"method: {certificate.method}",
+            f"status: {certificate.status}; gap to the proven upper bound {certificate.gap:.2e}"
+            f"{bound}; {certificate.effort} "
+            f"{certificate.effort_label}, {certificate.seconds:.2f} s"]
+
+
 def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
     """Current vs recommended spend per channel, totals, lift and optimality facts."""
     frame = result.to_frame()
@@ -64,10 +73,7 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
     lines = [text, "",
              f"KPI from media: {money(kpi_current)} now -> {money(kpi)} recommended, "
              f"lift {money(lift)}{lift_pct}",
-             f"method: {result.method}",
-             f"status: {result.status}; gap to the proven upper bound {result.gap:.2e} "
-             f"(bound {money(result.upper_bound)}); {result.nodes} {result.node_label}, "
-             f"{result.seconds:.2f} s"]
+             *certificate_lines(result.certificate)]
     if result.objective_value != kpi:
         lines.insert(3, f"objective: {result.objective}; value {money(result.objective_value)}")
     else:
@@ -172,7 +178,5 @@ def plan_table(result) -> str:
         f"{100 * (kpi - flat) / flat:+.2f}%)" if flat else f"KPI: {money(kpi)}",
         f"in the periods: {money(result.kpi.sum())}; carried out after the last period: "
         f"{money(result.tail.sum())}, {counted}",
-        f"method: {result.method}",
-        f"status: {result.status}; gap to the proven upper bound {result.gap:.2e}; "
-        f"{result.rounds} refinement round(s), {result.seconds:.2f} s",
+        *certificate_lines(result.certificate, with_bound=False),
         *[f"note: {note}" for note in result.notes]])

@@ -1,24 +1,26 @@
-"""One call from a model, rules and an objective to a certified allocation."""
+"""One call from a model, rules and an objective to a certified allocation or plan."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import brentq
 
-from budgetopt.optimizer.problem.constraints import Constraints
-from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.errors import ParameterError
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
+from budgetopt.optimizer.problem.plan import build_plan_problem
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.solvers import SolverSettings, solve
+from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.result.uncertainty import compare_plans, shrink_towards_current
+from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.solvers import solve
+from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, solve_plan
+from budgetopt.optimizer.solvers.targets import search_spend
 
-__all__ = ["allocate", "resolve_budget"]
-
-TARGET_SEARCH_POINTS = 16
+__all__ = ["allocate", "plan_budget", "resolve_budget"]
 
 
 def resolve_budget(model: MediaModel, budget: float | None, constraints: Constraints | None,
@@ -29,8 +31,8 @@ def resolve_budget(model: MediaModel, budget: float | None, constraints: Constra
     if constraints is not None and constraints.budget is not None:
         return constraints.budget
     if np.isnan(model.current_spend).all():
-        raise InputError("no budget: pass --budget, set `budget` in the constraints file, or "
-                         "give the model's channels a current_spend.")
+        raise ParameterError("budget", "is missing: give one, set budget in the constraints "
+                                       "file, or give the model's channels a current_spend.")
     return float(np.nansum(model.current_spend) * periods)
 
 
@@ -55,7 +57,7 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
                                                constraints=constraints, objective=goal,
                                                efficiency=efficiency)
     if objective.kind in (TARGET_KPI, TARGET_ROI):
-        result = _search_spend(build, budget, objective, settings)
+        result = search_spend(build, budget, objective, settings)
     else:
         result = solve(build(budget, objective), settings)
     result = replace(result, objective=objective.describe())
@@ -82,71 +84,6 @@ def _shrink(model, result: AllocationResult, periods, efficiency) -> AllocationR
         f"maximises the KPI's 10th percentile over the bootstrap draws"))
 
 
-def _search_spend(build, ceiling: float, objective: Objective,
-                  settings: SolverSettings) -> AllocationResult:
-    """Target objectives: the best plan at the spend level where the target binds."""
-    plain = Objective()
-    cache: dict[float, AllocationResult | None] = {}
-
-    def best_at(amount: float) -> AllocationResult | None:
-        if amount not in cache:
-            try:
-                cache[amount] = solve(build(amount, plain), settings)
-            except InfeasibleError:
-                cache[amount] = None
-        return cache[amount]
-
-    target = float(objective.target)
-    if objective.kind == TARGET_KPI:
-        surplus = lambda b: (best_at(b).total_kpi if best_at(b) else -np.inf) - target
-        top = best_at(ceiling)
-        if top is None or surplus(ceiling) < 0:
-            reach = f"{top.total_kpi:,.2f}" if top else "nothing (the rules are infeasible)"
-            raise InfeasibleError(f"target KPI {target:,.2f} is out of reach: the most the "
-                                  f"budget {ceiling:,.2f} buys is {reach}; raise the budget "
-                                  f"or lower the target.")
-    else:
-        surplus = lambda b: (best_at(b).total_kpi - target * b) if best_at(b) else -np.inf
-    floor = float(build(ceiling, plain).lowest_spend.sum())
-    if surplus(ceiling) >= 0 and objective.kind == TARGET_ROI:
-        return _with_note(best_at(ceiling), f"ROI {best_at(ceiling).total_kpi / ceiling:.4g} "
-                          f"meets the target {target:g} at the full budget")
-    if objective.kind == TARGET_KPI and surplus(floor) >= 0:
-        return _with_note(best_at(floor), "the least spend the rules allow already reaches "
-                                          "the target")
-    low, high = _bracket(surplus, floor, ceiling, objective.kind)
-    tolerance = 1e-9 * max(ceiling, 1.0)
-    root = brentq(lambda b: _finite(surplus(b)), low, high, xtol=tolerance)
-    feasible_side = root
-    step = tolerance
-    while surplus(feasible_side) < 0 and step < (high - low):
-        feasible_side = root + step if objective.kind == TARGET_KPI else root - step
-        step *= 4
-    result = best_at(feasible_side)
-    word = "reaches KPI" if objective.kind == TARGET_KPI else "keeps ROI at least"
-    return _with_note(result, f"spend {feasible_side:,.2f} {word} {target:,.4g}")
-
-
-def _bracket(surplus, floor: float, ceiling: float, kind: str):
-    """An interval where the surplus changes sign (target ROI: the highest such interval)."""
-    if kind == TARGET_KPI:
-        return floor, ceiling
-    grid = np.linspace(ceiling, max(floor, 0.0), TARGET_SEARCH_POINTS + 1)
-    for above, below in zip(grid[:-1], grid[1:]):
-        if below > 0 and surplus(below) >= 0:
-            return below, above
-    raise InfeasibleError(f"no spend up to {ceiling:,.2f} reaches the ROI target: the best "
-                          f"plans' ROI stays below it; lower the target.")
-
-
-def _finite(value: float) -> float:
-    return value if np.isfinite(value) else -1e300
-
-
-def _with_note(result: AllocationResult, note: str) -> AllocationResult:
-    return replace(result, notes=(*result.notes, note))
-
-
 def _never_worse_than_current(problem: AllocationProblem,
                               result: AllocationResult) -> AllocationResult:
     """Keep the current plan when it meets every rule and is no worse than the answer found."""
@@ -165,3 +102,14 @@ def _never_worse_than_current(problem: AllocationProblem,
     return replace(result, spend=current.copy(),
                    notes=(*result.notes, "the current plan beats every plan found within the "
                           "gap; it is kept"))
+
+
+def plan_budget(model: MediaModel, budget: float, periods: int, *,
+                constraints: Constraints | None = None, multipliers: np.ndarray | None = None,
+                count_carryover: bool = False, dates: tuple[str, ...] | None = None,
+                settings: SolverSettings = PLAN_SETTINGS) -> PlanResult:
+    """The best spend per channel per period for ``budget`` over ``periods`` periods."""
+    problem = build_plan_problem(model, budget, periods, constraints=constraints,
+                                 multipliers=multipliers, count_carryover=count_carryover,
+                                 dates=dates)
+    return solve_plan(problem, settings)

@@ -25,4 +25,4 @@ METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
 METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS via PuLP)"
 METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS via PuLP)"
 
-DEFAULT_GAP_TOLERANCE = 1e-6
+METHOD_PLAN = "LP/MILP over periods with adstock dynamics, refined to the gap (HiGHS via PuLP)"

@@ -5,7 +5,7 @@ Every error a user can cause is an :class:`InputError` (bad file, bad value) or 
 with the message as-is, so messages name the file, line, column, channel or constraint.
 """
 
-__all__ = ["BudgetoptError", "InputError", "InfeasibleError", "SolverError"]
+__all__ = ["BudgetoptError", "InputError", "ParameterError", "InfeasibleError", "SolverError"]
 
 
 class BudgetoptError(Exception):
@@ -24,6 +24,18 @@ class BudgetoptError(Exception):
 
 class InputError(BudgetoptError):
     """An input file or value is malformed or out of range."""
+
+
+class ParameterError(InputError):
+    """An argument of a library call is out of range; ``parameter`` names the argument.
+
+    The library speaks of its own parameters (``kpi_value``); the command line maps them to
+    its flags (``--kpi-value``) in one place.
+    """
+
+    def __init__(self, parameter: str, problem: str):
+        self.parameter, self.problem = parameter, problem
+        super().__init__(f"{parameter} {problem}")
 
 
 class InfeasibleError(BudgetoptError):

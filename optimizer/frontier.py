@@ -9,12 +9,13 @@ import pandas as pd
 
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.problem.constraints import Constraints
-from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.errors import InfeasibleError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.objectives import PROFIT, Objective
 from budgetopt.optimizer.problem.allocation import build_problem
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.solvers import SolverSettings, solve
+from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.solvers import solve
 
 __all__ = ["Frontier", "budget_frontier"]
 
@@ -53,9 +54,12 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
                     kpi_value: float | None = None,
                     settings: SolverSettings = SolverSettings()) -> Frontier:
     """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
-    if steps < 2 or not 0 <= start < stop:
-        raise InputError(f"the frontier needs 0 <= --from < --to and --steps >= 2; got from "
-                         f"{start:g}, to {stop:g}, steps {steps}.")
+    if steps < 2:
+        raise ParameterError("steps", f"must be at least 2, got {steps}.")
+    if not 0 <= start:
+        raise ParameterError("start", f"must be a budget >= 0, got {start:g}.")
+    if not start < stop:
+        raise ParameterError("stop", f"must be above the first budget {start:g}, got {stop:g}.")
     results, infeasible = [], []
     for budget in np.linspace(start, stop, steps):
         try:

@@ -17,7 +17,7 @@ from budgetopt.optimizer.errors import BudgetoptError
 from budgetopt.optimizer.export import write_allocation, write_csv
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.solvers import SolverSettings
+from budgetopt.optimizer.settings import SolverSettings
 
 from budgetopt.scenarios.scenario_file import Case, ScenarioSet
 
@@ -38,7 +38,7 @@ class CaseOutcome:
 
     @property
     def status(self) -> str:
-        return self.result.status if self.result is not None else INFEASIBLE
+        return self.result.certificate.status if self.result is not None else INFEASIBLE
 
 
 def run_case(model: MediaModel, case: Case, settings: SolverSettings) -> CaseOutcome:

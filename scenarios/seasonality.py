@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean
 
 __all__ = ["read_seasonality"]
@@ -74,10 +74,10 @@ def period_dates(start: str, periods: int, period: str) -> tuple[str, ...]:
     try:
         first = pd.Timestamp(start)
     except ValueError:
-        raise InputError(f"--start: {start!r} is not a date (use YYYY-MM-DD).") from None
+        raise ParameterError("start", f"{start!r} is not a date (use YYYY-MM-DD).") from None
     if period not in PERIOD_OFFSETS:
-        raise InputError(f"--start: the model's period is {period!r}; dates can be given for "
-                         f"week, day or month periods only.")
+        raise ParameterError("start", f"cannot be used: the model's period is {period!r}; dates "
+                                      f"can be given for week, day or month periods only.")
     return tuple((first + PERIOD_OFFSETS[period] * k).strftime("%Y-%m-%d")
                  for k in range(periods))
 

@@ -57,7 +57,7 @@ def test_kpi_objective_matches_the_reference(rules, seed):
     assert result.spend.sum() == pytest.approx(BUDGET, rel=1e-6)
     assert result.total_kpi == pytest.approx(bound, rel=1e-4)
     assert result.total_kpi <= bound * (1 + 1e-6)
-    assert result.gap <= 1e-6
+    assert result.certificate.gap <= 1e-6
 
 
 OBJECTIVES = {
@@ -116,7 +116,7 @@ def test_s_curves_groups_and_commitments_match_brute_force(seed):
     brute = value.max()
     assert rules_hold(problem, result.spend)
     assert result.total_kpi >= brute * (1 - 1e-4)
-    assert result.total_kpi >= result.upper_bound * (1 - result.gap - 1e-12)
+    assert result.total_kpi >= result.certificate.bound * (1 - result.certificate.gap - 1e-12)
 
 
 def test_shadow_prices_predict_the_gain_of_relaxing_a_rule():

@@ -10,7 +10,8 @@ from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.errors import InfeasibleError, InputError
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.solvers.plan import adstock_levels, plan_budget, simulate, tail_length
+from budgetopt.optimizer.allocate import plan_budget
+from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
 from budgetopt.scenarios.seasonality import read_seasonality
 
 

@@ -22,7 +22,7 @@ def test_concave_matches_the_reference_optimum(families, seed):
     problem = random_problem(np.random.default_rng(seed), 12, families)
     result = solve(problem)
     expected = concave_reference(problem)
-    assert result.method == METHOD_KKT and result.status == OPTIMAL
+    assert result.certificate.method == METHOD_KKT and result.certificate.status == OPTIMAL
     assert result.total_kpi >= problem.value(expected) * (1 - 1e-9)
     assert result.total_kpi == pytest.approx(problem.value(expected), rel=1e-6)
     assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
@@ -114,8 +114,8 @@ def test_s_curves_at_least_as_good_as_a_fine_grid(seed):
     result = solve(problem)
     grid_best = grid_dynamic_programming(problem)
     assert result.total_kpi >= grid_best * (1 - 5e-4)
-    assert result.total_kpi <= result.upper_bound * (1 + 1e-12)
-    assert result.gap <= 1e-6
+    assert result.total_kpi <= result.certificate.bound * (1 + 1e-12)
+    assert result.certificate.gap <= 1e-6
     assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
 
 
@@ -155,5 +155,5 @@ def test_a_million_channels_is_exact_and_spends_the_budget():
     rng = np.random.default_rng(0)
     problem = random_problem(rng, 1_000_000, CONCAVE, bounded=False)
     result = solve(problem)
-    assert result.status == OPTIMAL
+    assert result.certificate.status == OPTIMAL
     assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)

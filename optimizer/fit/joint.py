@@ -577,13 +577,13 @@ def _check_usable(history: History) -> None:
     problems = []
     for name in history.channels:
         if not (history.spend[name] > 0).any():
-            problems.append(f"channel '{name}' never spends; drop it from --channels")
+            problems.append(f"channel '{name}' never spends; drop it from the channels")
     if np.ptp(history.kpi) == 0:
         problems.append("the KPI is constant; there is nothing to explain")
     if history.controls is not None:
         for column in history.controls.columns:
             if np.ptp(history.controls[column].to_numpy(float)) == 0:
-                problems.append(f"control '{column}' is constant; drop it from --controls")
+                problems.append(f"control '{column}' is constant; drop it from the controls")
     controls = 0 if history.controls is None else history.controls.shape[1]
     parameters = 2 + 2 * min(FOURIER_ORDERS) + controls + 4 * len(history.channels)
     rows = len(history)

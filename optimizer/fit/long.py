@@ -19,7 +19,7 @@ from scipy.optimize import least_squares
 from budgetopt.optimizer.model.adstock import geometric_adstock
 from budgetopt.optimizer.constants import KPI_CONVERSIONS, KPI_REVENUE
 from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.media import MediaModel
 
@@ -151,7 +151,7 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     if history.channel_kpi is None:
         raise ValueError("a long history (outcome per channel) is needed")
     if kpi_type not in (KPI_REVENUE, KPI_CONVERSIONS):
-        raise InputError(f"--kpi-type must be revenue or conversions, got {kpi_type!r}.")
+        raise ParameterError("kpi_type", f"must be revenue or conversions, got {kpi_type!r}.")
     started = time.perf_counter()
     fitters, notes, problems = {}, [], []
     for name in history.channels:
@@ -160,7 +160,7 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         try:
             fitters[name] = CurveFitter(families=families, seed=seed).fit(spend, outcome)
         except ValueError as error:
-            problems.append(f"channel '{name}': {error}; drop it from --channels")
+            problems.append(f"channel '{name}': {error}; drop it from the channels")
             continue
         variation = spend.std() / max(spend.mean(), 1e-300)
         if variation < 0.1:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean
 
 __all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
@@ -295,7 +295,7 @@ def with_holidays(history: History, path, *, country: str | None = None) -> Hist
     _raise(path, problems)
     if country is not None:
         if "country" not in frame.columns:
-            raise InputError(f"{path}: --holiday-country needs a 'country' column.")
+            raise ParameterError("country", f"needs a 'country' column in {path}.")
         days = days[frame["country"].str.strip() == country]
         if days.empty:
             raise InputError(f"{path}: no holidays for country '{country}'.")

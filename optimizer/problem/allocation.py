@@ -8,7 +8,7 @@ import numpy as np
 
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.errors import InfeasibleError, InputError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.objectives import Objective
 
@@ -96,7 +96,7 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
         InfeasibleError: the bounds cannot add up to the budget; the message gives the numbers.
     """
     if periods < 1:
-        raise InputError(f"--periods must be a whole number >= 1, got {periods}.")
+        raise ParameterError("periods", f"must be a whole number >= 1, got {periods}.")
     if not np.isfinite(budget) or budget < 0:
         raise InputError(f"the budget must be a number >= 0, got {budget}.")
     constraints = constraints or Constraints()

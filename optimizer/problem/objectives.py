@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from budgetopt.optimizer.constants import KPI_CONVERSIONS
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 
 __all__ = ["Objective", "OBJECTIVE_KINDS"]
 
@@ -44,7 +44,7 @@ class Objective:
             raise InputError(f"objective {self.kind} takes no target; use target_roi, "
                              f"target_kpi or target_mroi.")
         if not self.kpi_value > 0:
-            raise InputError(f"--kpi-value must be > 0, got {self.kpi_value!r}.")
+            raise ParameterError("kpi_value", f"must be > 0, got {self.kpi_value!r}.")
 
     @property
     def price(self) -> float:
@@ -61,8 +61,8 @@ class Objective:
 
     def check_kpi_type(self, kpi_type: str, kpi_value_given: bool) -> None:
         if self.kind == PROFIT and kpi_type == KPI_CONVERSIONS and not kpi_value_given:
-            raise InputError("profit of a conversions KPI needs --kpi-value (money per "
-                             "conversion).")
+            raise ParameterError("kpi_value", "is needed for the profit of a conversions KPI "
+                                              "(money per conversion).")
 
     def describe(self) -> str:
         if self.kind == KPI:

@@ -8,18 +8,24 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from budgetopt.optimizer.constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
+from budgetopt.optimizer.constants import (ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF,
+                                           AT_UPPER)
 from budgetopt.optimizer.problem.allocation import AllocationProblem
+from budgetopt.optimizer.result.uncertainty import PlanUncertainty
+from budgetopt.optimizer.result.certificate import Certificate
 
 __all__ = ["AllocationResult", "ShadowPrice"]
 
 
 @dataclass(frozen=True)
 class ShadowPrice:
-    """Objective gained per unit by relaxing a binding rule (per unit of money or of ratio)."""
+    """Objective gained per unit by relaxing a binding rule (per unit of money or of ratio).
+
+    ``key`` is the rule's :class:`~budgetopt.optimizer.solvers.rules.RuleKey`."""
 
     name: str
     value: float
+    key: object = None
 
 
 @dataclass(frozen=True)
@@ -28,29 +34,21 @@ class AllocationResult:
 
     Attributes:
         spend: recommended horizon spend, shape ``(n_channels,)``.
-        status: ``"optimal"`` (within the gap tolerance) or ``"feasible_gap"`` (stopped early).
-        method: the algorithm that produced the answer, in words.
-        gap: relative distance of the answer's KPI from the proven upper bound.
-        upper_bound: no allocation reaches a higher objective value than this (the media KPI,
+        certificate: method, status, gap and the proven bound on the objective (the media KPI,
             less ``price`` times spend for profit-type objectives).
         multiplier: marginal KPI of one more unit of budget (the KKT multiplier).
         shadow_prices: binding rules and what relaxing each by one unit would gain.
+        uncertainty: both plans' KPI over the model's parameter draws (None without draws).
     """
 
     problem: AllocationProblem
     spend: np.ndarray
-    status: str
-    method: str
-    gap: float
-    upper_bound: float
+    certificate: Certificate
     multiplier: float
-    nodes: int = 1
-    node_label: str = "node(s)"
-    seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
     shadow_prices: tuple[ShadowPrice, ...] = field(default=())
     objective: str = "most KPI for the budget"
-    uncertainty: object = None  # PlanUncertainty when the model carries bootstrap draws
+    uncertainty: PlanUncertainty | None = None
 
     @cached_property
     def kpi(self) -> np.ndarray:
@@ -111,12 +109,12 @@ class AllocationResult:
         """Totals and optimality facts, as written by ``--json``."""
         return {
             "objective": self.objective, "objective_value": self.objective_value,
-            "method": self.method, "status": self.status, "gap": self.gap,
-            "upper_bound": self.upper_bound, "budget": self.problem.budget,
+            **self.certificate.summary(), "budget": self.problem.budget,
             "spend": self.total_spend, "kpi": self.total_kpi,
-            "kpi_current": self.total_kpi_current, "spend_current": float(self.problem.current.sum()),
-            "marginal_roi_of_budget": self.multiplier, "nodes": self.nodes,
-            "seconds": self.seconds, "notes": list(self.notes),
+            "kpi_current": self.total_kpi_current,
+            "spend_current": float(self.problem.current.sum()),
+            "marginal_roi_of_budget": self.multiplier, "nodes": self.certificate.effort,
+            "notes": list(self.notes),
             "binding_constraints": [{"name": s.name, "shadow_price": s.value}
                                     for s in self.shadow_prices],
             "uncertainty": self.uncertainty.summary() if self.uncertainty else None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["PlanUncertainty", "draw_models", "compare_plans", "shrink_towards_current"]
@@ -75,8 +75,8 @@ def shrink_towards_current(model: MediaModel, current, recommended, *, periods: 
     """
     models = draw_models(model)
     if not models:
-        raise InputError("--risk-aware needs bootstrap draws in the model; fit it with "
-                         "--bootstrap 50 (wide histories).")
+        raise ParameterError("risk_aware", "needs parameter draws in the model; fit a wide "
+                             "history, whose bootstrap draws the model keeps.")
     current, recommended = np.asarray(current, float), np.asarray(recommended, float)
     best_t, best_p10 = 0.0, -np.inf
     for t in np.linspace(0.0, 1.0, SHRINK_STEPS):

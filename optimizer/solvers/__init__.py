@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from budgetopt.optimizer.constants import DEFAULT_GAP_TOLERANCE
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers.constrained import ConstrainedSolver
 from budgetopt.optimizer.solvers.separable import SeparableSolver
 
-__all__ = ["SolverSettings", "solve"]
-
-
-@dataclass(frozen=True)
-class SolverSettings:
-    """Optimality gap at which to stop, and seconds before reporting the gap reached."""
-
-    gap_tolerance: float = DEFAULT_GAP_TOLERANCE
-    time_limit: float = 60.0
+__all__ = ["solve"]
 
 
 def solve(problem: AllocationProblem, settings: SolverSettings = SolverSettings()

@@ -7,6 +7,7 @@ conflict, so loosening any one of them resolves it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,35 +15,60 @@ import pulp
 
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.solvers.lp_engine import make_solver
+from budgetopt.optimizer.solvers.rules import BUDGET, RuleKey, RuleKind, add_budget_and_rules
 
-__all__ = ["NamedRule", "explain_infeasible", "conflict_message"]
-
-BUDGET = "budget"
+__all__ = ["NamedRule", "explain_infeasible", "conflict_message", "named_rules"]
 
 
 @dataclass(frozen=True)
 class NamedRule:
-    """A rule as the deletion filter sees it: a key for the model, a text for the user."""
+    """A rule as the deletion filter sees it: its key, and a text for the user."""
 
-    name: str
+    key: RuleKey
     text: str
 
 
-def conflict_message(rules: list[NamedRule], feasible, what: str = "allocation") -> str:
-    """Deletion filter: the minimal set of ``rules`` that ``feasible(names)`` rejects, as text."""
+def conflict_message(rules: list[NamedRule], feasible: Callable[[set[RuleKey]], bool],
+                     what: str = "allocation") -> str:
+    """Deletion filter: the minimal set of ``rules`` that ``feasible(keys)`` rejects, as text."""
     keep = list(rules)
     for rule in rules:
         trial = [r for r in keep if r is not rule]
-        if not feasible({r.name for r in trial}):
+        if not feasible({r.key for r in trial}):
             keep = trial
     lines = "\n".join(f"  - {rule.text}" for rule in keep)
     return f"no {what} satisfies these rules together; loosen or remove one of them:\n{lines}"
 
 
-def explain_infeasible(problem: AllocationProblem) -> str:
+def explain_infeasible(problem: AllocationProblem, time_limit: float) -> str:
     """A message naming the rules that conflict, with their numbers."""
     return _arithmetic_conflict(problem) or conflict_message(
-        _rules(problem), lambda active: _feasible(problem, active))
+        named_rules(problem), lambda active: _feasible(problem, active, time_limit))
+
+
+def named_rules(problem: AllocationProblem) -> list[NamedRule]:
+    """The budget, every group and ratio rule, and each channel's min, commitment and max."""
+    relation = "<=" if problem.budget_is_ceiling else "="
+    rules = [NamedRule(BUDGET, f"budget: total spend {relation} {problem.budget:,.2f}")]
+    for k, rule in enumerate(problem.rules):
+        bounds = []
+        if np.isfinite(rule.lower):
+            bounds.append(f">= {rule.lower:,.2f}")
+        if np.isfinite(rule.upper):
+            bounds.append(f"<= {rule.upper:,.2f}")
+        rules.append(NamedRule(RuleKey(RuleKind.LINEAR, k), f"{rule.name}: {' and '.join(bounds)}"))
+    for i, name in enumerate(problem.names):
+        if problem.lower[i] > 0:
+            rules.append(NamedRule(RuleKey(RuleKind.CHANNEL_MIN, i),
+                                   f"channel '{name}' min: >= {problem.lower[i]:,.2f}"))
+        if problem.min_if_on[i] > 0:
+            rules.append(NamedRule(RuleKey(RuleKind.COMMITMENT, i),
+                                   f"channel '{name}' min_if_on: 0 or >= "
+                                   f"{problem.min_if_on[i]:,.2f}"))
+        if problem.upper[i] < problem.budget:
+            rules.append(NamedRule(RuleKey(RuleKind.CHANNEL_MAX, i),
+                                   f"channel '{name}' max: <= {problem.upper[i]:,.2f}"))
+    return rules
 
 
 def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
@@ -63,46 +89,22 @@ def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
     return None
 
 
-def _rules(problem: AllocationProblem) -> list[NamedRule]:
-    relation = "<=" if problem.budget_is_ceiling else "="
-    rules = [NamedRule(BUDGET, f"budget: total spend {relation} {problem.budget:,.2f}")]
-    for rule in problem.rules:
-        bounds = []
-        if np.isfinite(rule.lower):
-            bounds.append(f">= {rule.lower:,.2f}")
-        if np.isfinite(rule.upper):
-            bounds.append(f"<= {rule.upper:,.2f}")
-        rules.append(NamedRule(rule.name, f"{rule.name}: {' and '.join(bounds)}"))
-    for i, name in enumerate(problem.names):
-        if problem.lower[i] > 0:
-            rules.append(NamedRule(f"min:{i}", f"channel '{name}' min: >= {problem.lower[i]:,.2f}"))
-        if problem.min_if_on[i] > 0:
-            rules.append(NamedRule(f"commit:{i}", f"channel '{name}' min_if_on: 0 or >= "
-                                              f"{problem.min_if_on[i]:,.2f}"))
-        if problem.upper[i] < problem.budget:
-            rules.append(NamedRule(f"max:{i}", f"channel '{name}' max: <= {problem.upper[i]:,.2f}"))
-    return rules
-
-
-def _feasible(problem: AllocationProblem, active: set[str]) -> bool:
+def _feasible(problem: AllocationProblem, active: set[RuleKey], time_limit: float) -> bool:
     """Whether some spend meets the ``active`` rules (channels' other bounds relaxed to 0..budget)."""
-    from budgetopt.optimizer.solvers.constrained import add_rules
-
     lp = pulp.LpProblem("feasibility", pulp.LpMinimize)
     spend = []
     for i in range(len(problem.names)):
-        low = problem.lower[i] if f"min:{i}" in active else 0.0
-        high = problem.upper[i] if f"max:{i}" in active else problem.budget
+        low = problem.lower[i] if RuleKey(RuleKind.CHANNEL_MIN, i) in active else 0.0
+        high = (problem.upper[i] if RuleKey(RuleKind.CHANNEL_MAX, i) in active
+                else problem.budget)
         x = lp.add_variable(f"x{i}", lowBound=low, upBound=high)
-        if f"commit:{i}" in active:
+        if RuleKey(RuleKind.COMMITMENT, i) in active:
             on = lp.add_variable(f"on{i}", 0, 1, cat=pulp.LpBinary)
             lp += x >= problem.min_if_on[i] * on
             lp += x <= high * on
         spend.append(x)
     lp += pulp.lpSum([])
-    skipped = {rule.name for rule in problem.rules if rule.name not in active}
-    if BUDGET not in active:
-        skipped.add(BUDGET)
-    add_rules(lp, problem, spend, skip=skipped)
-    lp.solve(make_solver(30.0))
+    every = {BUDGET, *(RuleKey(RuleKind.LINEAR, k) for k in range(len(problem.rules)))}
+    add_budget_and_rules(lp, problem, spend, skip=every - active)
+    lp.solve(make_solver(time_limit))
     return pulp.LpStatus[lp.status] == "Optimal"

@@ -28,7 +28,8 @@ import pulp
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.errors import SolverError
 
-__all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver"]
+__all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver",
+           "term_row"]
 
 INITIAL_TANGENTS = 12
 LP_INFEASIBLE = ("Infeasible", "Unbounded")
@@ -54,6 +55,11 @@ def make_solver(time_limit: float | None = None, gap: float = 1e-9):
         return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
     except ImportError:
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
+
+
+def term_row(i: int, side: str) -> str:
+    """Name of the row bounding term ``i``'s value from below ("lo") or above ("hi")."""
+    return f"term{i}_{side}"
 
 
 @dataclass
@@ -118,8 +124,8 @@ class PiecewiseModel:
         response = problem.add_variable(f"r{i}")
         if len(segments) == 1:
             segment = segments[0]
-            problem += (expression >= segment.a, f"term{i}_lo")
-            problem += (expression <= segment.b, f"term{i}_hi")
+            problem += (expression >= segment.a, term_row(i, "lo"))
+            problem += (expression <= segment.b, term_row(i, "hi"))
             for cut in _cuts(curve, segment, expression, 1):
                 problem += response <= cut
             return response
@@ -244,7 +250,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         if status != "Optimal":
             if best is None:
                 raise SolverError(f"the solver stopped ({status}) before finding any plan; "
-                                  f"raise --time-limit (now {time_limit:g} s).")
+                                  f"raise the time limit (now {time_limit:g} s).")
             break
         bound = min(bound, _proven_bound(problem, model.is_mip))
         value, values, payload = evaluate(handle)

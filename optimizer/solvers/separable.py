@@ -17,14 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from budgetopt.optimizer.constants import (DEFAULT_GAP_TOLERANCE, GAP_LIMIT, METHOD_BRANCH_AND_BOUND, METHOD_KKT,
-                         OPTIMAL)
+from budgetopt.optimizer.constants import METHOD_BRANCH_AND_BOUND, METHOD_KKT
 from budgetopt.optimizer.errors import InfeasibleError, SolverError
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT
+from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.solvers.envelope import Domains, Envelope, Relaxation, solve_relaxation
 
-__all__ = ["SeparableSolver", "relative_gap"]
+__all__ = ["SeparableSolver"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class SeparableSolver:
 
     gap_tolerance: float = DEFAULT_GAP_TOLERANCE
     node_limit: int = 20_000
-    time_limit: float = 60.0
+    time_limit: float = DEFAULT_TIME_LIMIT
 
     def solve(self, problem: AllocationProblem) -> AllocationResult:
         started = time.perf_counter()
@@ -85,7 +86,7 @@ class SeparableSolver:
                 heapq.heappush(queue, (-child_node.bound, next(counter), child, child_node))
         if best is None and queue:
             raise SolverError(f"the search stopped at its node or time limit ({nodes} nodes) "
-                              f"before finding a plan; raise --time-limit.")
+                              f"before finding a plan; raise the time limit.")
         if best is None:
             raise InfeasibleError(_no_combination_message(problem))
         open_bound = max([-entry[0] for entry in queue] + [pruned_bound, best_value])
@@ -112,17 +113,10 @@ class SeparableSolver:
         return self.gap_tolerance * max(abs(value), 1e-12)
 
     def _result(self, problem, spend, bound, lam, method, *, nodes, started) -> AllocationResult:
-        value = problem.objective_value(spend)
-        gap = relative_gap(bound, value)
-        status = OPTIMAL if gap <= self.gap_tolerance else GAP_LIMIT
-        return AllocationResult(problem=problem, spend=spend, status=status, method=method,
-                                gap=gap, upper_bound=max(bound, value), multiplier=lam,
-                                nodes=nodes, seconds=time.perf_counter() - started)
-
-
-def relative_gap(bound: float, value: float) -> float:
-    """(bound - value) / |value|, never negative."""
-    return max(0.0, bound - value) / max(abs(value), 1e-12)
+        certificate = certify(method, problem.objective_value(spend), bound, self.gap_tolerance,
+                              effort=nodes, seconds=time.perf_counter() - started)
+        return AllocationResult(problem=problem, spend=spend, certificate=certificate,
+                                multiplier=lam)
 
 
 def _all_concave(problem: AllocationProblem) -> bool:

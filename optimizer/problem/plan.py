@@ -1,0 +1,90 @@
+"""The per-period plan problem: spend per channel and period under totals, pacing and flights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.problem.constraints import Constraints, PacingRule
+
+__all__ = ["PlanProblem", "build_plan_problem"]
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """Maximise the KPI of a plan of ``periods`` periods over the model's dynamics.
+
+    Attributes:
+        model: the channels' curves and adstock (carry-in included).
+        totals: bounds and rules on each channel's total over the plan (and the budget).
+        caps: (channels, periods) most a channel may spend in a period (0 outside flights).
+        step: per channel, the largest relative change from one period to the next (NaN: any).
+        pacing: shares of the budget to spend in ranges of periods.
+        multipliers: (channels, periods) seasonal factor on the response in each period.
+        count_carryover: also count the KPI the plan's spend produces after its last period.
+        dates: each period's start date ("" where unknown).
+    """
+
+    model: MediaModel
+    totals: AllocationProblem
+    caps: np.ndarray
+    step: np.ndarray
+    pacing: tuple[PacingRule, ...]
+    multipliers: np.ndarray
+    count_carryover: bool = False
+    dates: tuple[str, ...] = ()
+
+    @property
+    def budget(self) -> float:
+        return self.totals.budget
+
+    @property
+    def periods(self) -> int:
+        return self.caps.shape[1]
+
+
+def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
+                       constraints: Constraints | None = None,
+                       multipliers: np.ndarray | None = None, count_carryover: bool = False,
+                       dates: tuple[str, ...] | None = None) -> PlanProblem:
+    """The plan problem of a model, a budget over ``periods`` periods and the plan rules.
+
+    Raises:
+        InputError: a flight or pacing window goes past the plan's periods.
+        InfeasibleError: the channel rules cannot add up to the budget.
+    """
+    constraints = constraints or Constraints()
+    totals = build_problem(model, budget, periods=periods, constraints=constraints)
+    caps = np.tile(totals.upper[:, None], (1, periods)).astype(float)
+    step = np.full(len(model), np.nan)
+    index = {name: i for i, name in enumerate(model.names)}
+    problems = []
+    for name, rules in constraints.channels.items():
+        i = index[name]
+        if rules.max_per_period is not None:
+            caps[i] = np.minimum(caps[i], rules.max_per_period)
+        if rules.active_periods is not None:
+            active = np.zeros(periods, bool)
+            for first, last in rules.active_periods:
+                if last > periods:
+                    problems.append(f"channels.{name}.active_periods: [{first}, {last}] goes "
+                                    f"past the plan's {periods} periods")
+                active[first - 1:last] = True
+            caps[i, ~active] = 0.0
+        if rules.max_step_change is not None:
+            step[i] = rules.max_step_change
+    for k, pace in enumerate(constraints.pacing):
+        if pace.last > periods:
+            problems.append(f"pacing[{k}].periods: [{pace.first}, {pace.last}] goes past the "
+                            f"plan's {periods} periods")
+    if problems:
+        raise InputError.collected(f"{constraints.source}: plan rules do not fit the plan:",
+                                   problems)
+    multipliers = np.ones((len(model), periods)) if multipliers is None else multipliers
+    return PlanProblem(model=model, totals=totals, caps=caps, step=step,
+                       pacing=tuple(constraints.pacing), multipliers=multipliers,
+                       count_carryover=count_carryover, dates=dates or ("",) * periods)

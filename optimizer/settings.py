@@ -1,0 +1,42 @@
+"""Defaults and limits of the library, as named constants (policy lives here, not in the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SolverSettings", "DEFAULT_GAP_TOLERANCE", "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT",
+           "MAX_LISTED_PROBLEMS", "PERIODS_PER_YEAR", "periods_per_year", "quarter_periods"]
+
+DEFAULT_GAP_TOLERANCE = 1e-6  # relative optimality gap of allocations and frontiers
+PLAN_GAP_TOLERANCE = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below
+#                            the model's error
+DEFAULT_TIME_LIMIT = 60.0  # seconds before a search reports the gap it reached
+MAX_LISTED_PROBLEMS = 5  # rows or channels named per kind of problem in one error message
+
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Optimality gap at which a search stops, and seconds before it reports the gap reached.
+
+    Every sub-solve (hints, infeasibility explanations, duals) takes its time from the same
+    limit."""
+
+    gap_tolerance: float = DEFAULT_GAP_TOLERANCE
+    time_limit: float = DEFAULT_TIME_LIMIT
+
+
+PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12}
+
+
+def periods_per_year(period: str) -> int:
+    """Periods in a year for a model's ``period`` ("week", "day", "month" or "N days")."""
+    if period in PERIODS_PER_YEAR:
+        return PERIODS_PER_YEAR[period]
+    days = period.split()[0]
+    return max(1, round(365.25 / float(days))) if days.isdigit() and int(days) > 0 else 52
+
+
+def quarter_periods(period: str) -> int:
+    """Periods in a quarter: the window over which the current spend is the history's mean."""
+    return max(1, round(periods_per_year(period) / 4))
