@@ -14,7 +14,7 @@ import pandas as pd
 
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
-from budgetopt.optimizer.fit.joint import fit_wide_history
+from budgetopt.optimizer.fit.wide import fit_wide_history
 
 DATA = Path(__file__).parent / "data"
 PYMC_CHANNELS = ("dm", "inst", "nsp", "auddig", "audtr", "vidtr", "viddig", "so", "on", "sem")
@@ -70,19 +70,19 @@ def run(bootstrap: int = 50) -> None:
         controls = spec["controls"]
         named = ", ".join(controls) if len(controls) <= 4 else f"{len(controls)} columns"
         print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, controls {named}")
-        geo = f" national, {fit['r2_geo']:.3f} per geo-week" if "geos" in fit else ""
-        print(f"R² {fit['r2']:.3f}{geo}, MAPE {100 * fit['mape']:.1f}%, NRMSE {fit['nrmse']:.3f}, "
-              f"CV NRMSE {fit['holdout_nrmse']:.3f}, Fourier order "
-              f"{fit['fourier_order']}; fit {fit_seconds:.1f} s "
-              f"({', '.join(f'{k} {v:.1f} s' for k, v in fit['seconds'].items())})")
-        print(f"baseline share {100 * fit['decomposition']['baseline']:.1f}%")
+        geo = f" national, {fit.r2_geo:.3f} per geo-week" if fit.geos else ""
+        print(f"R² {fit.r2:.3f}{geo}, MAPE {100 * fit.mape:.1f}%, NRMSE {fit.nrmse:.3f}, "
+              f"CV NRMSE {fit.holdout_nrmse:.3f}, Fourier order "
+              f"{fit.fourier_order}; fit {fit_seconds:.1f} s "
+              f"({', '.join(f'{k} {v:.1f} s' for k, v in fit.seconds.items())})")
+        print(f"baseline share {100 * fit.baseline_share:.1f}%")
         print(f"{'channel':<10}{'curve':>12}{'share':>8}{'ROI':>9}{'mROI':>9}"
               f"{'mROI p10-p90':>18}{'signal':>8}")
-        for name, info in fit["channels"].items():
-            low, high = info["marginal_roi_p10_p90"]
-            print(f"{name:<10}{info['family']:>12}{100 * fit['decomposition'][name]:>7.1f}%"
-                  f"{info['roi'] or 0:>9.3g}{info['marginal_roi']:>9.3g}"
-                  f"{f'{low:.3g}-{high:.3g}':>18}{info['signal']:>8.2f}")
+        for name, info in fit.channels.items():
+            low, high = info.marginal_roi_range
+            print(f"{name:<10}{info.family:>12}{100 * info.kpi_share:>7.1f}%"
+                  f"{info.roi or 0:>9.3g}{info.marginal_roi:>9.3g}"
+                  f"{f'{low:.3g}-{high:.3g}':>18}{info.signal:>8.2f}")
         u = result.uncertainty
         print(f"optimize (13 weeks, current total): media KPI {result.total_kpi_current:,.0f} -> "
               f"{result.total_kpi:,.0f} ({100 * (result.total_kpi / result.total_kpi_current - 1):+.1f}%), "

@@ -12,7 +12,7 @@ from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.export import write_allocation
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.history.loaders import load_long_history
-from budgetopt.optimizer.model.media import write_model
+from budgetopt.optimizer.model.files import write_model
 
 from budgetopt.cli.tables import allocation_table, fit_table
 

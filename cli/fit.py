@@ -8,8 +8,8 @@ from budgetopt.optimizer.constants import KPI_TYPES
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.history.loaders import (load_geo_history, load_long_history, load_wide_history,
                                with_holidays)
-from budgetopt.optimizer.fit.joint import fit_wide_history
-from budgetopt.optimizer.model.media import write_model
+from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.model.files import write_model
 
 from budgetopt.cli.options import parse_list, parse_mapping
 from budgetopt.cli.tables import fit_table
@@ -90,9 +90,8 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
                                      adstock=adstock, progress=progress)
     write_model(model, out_path)
     click.echo(fit_table(model))
-    seconds = model.fit["seconds"]
-    total = seconds["total"] if isinstance(seconds, dict) else seconds
-    click.echo(f"{len(history)} periods, {len(model)} channels, fitted in {total:.1f} s; "
+    click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "
+               f"{model.fit.seconds['total']:.1f} s; "
                f"wrote {out_path}")
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+from budgetopt.optimizer.model.curves import FAMILIES
+from budgetopt.optimizer.model.report import LAYOUT_GEO, ChannelFit
 from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
 
 __all__ = ["format_table", "allocation_table", "fit_table", "money"]
 
@@ -107,51 +110,63 @@ def frontier_table(frontier) -> str:
                  f"it the next unit of budget returns less than it costs")
     if frontier.infeasible:
         text += (f"\n{len(frontier.infeasible)} budget(s) cannot meet the rules and are left "
-                 f"out: {', '.join(money(b) for b in frontier.infeasible[:5])}")
+                 f"out: {', '.join(money(b) for b in frontier.infeasible[:MAX_LISTED_PROBLEMS])}")
     return text
 
 
 def fit_table(model) -> str:
-    """Per-channel fitted curves and fit facts of a model's ``fit`` section, and its quality."""
-    fit = model.fit
-    channels = fit.get("channels", {})
-    lines = []
-    if "decomposition" in fit:
-        share = fit["decomposition"]
-        header = ["channel", "curve", "beta", "k", "s", "decay", "peak", "kpi share", "roi",
-                  "marginal roi", "mroi p10-p90"]
-        rows = []
-        for c, name in enumerate(model.names):
-            info = channels.get(name, {})
-            spread = info.get("marginal_roi_p10_p90")
-            family = info.get("family", "-")
-            rows.append([name, family, money(model.curves.beta[c]), money(model.curves.k[c]),
-                         ratio(model.curves.s[c]) if family == "hill" else "-",
-                         ratio(model.decay[c]), ratio(model.peak[c], 1),
-                         f"{100 * share.get(name, 0):.1f}%",
-                         ratio(info.get("roi")), ratio(info.get("marginal_roi")),
-                         f"{ratio(spread[0])}-{ratio(spread[1])}" if spread else "-"])
-        if "geos" in fit:
-            quality = (f"R² {fit['r2']:.3f} national, {fit['r2_geo']:.3f} per geo and period "
-                       f"({fit['geos']} geos, a week effect shared by all), MAPE "
-                       f"{100 * fit['mape']:.1f}%, CV NRMSE {fit['holdout_nrmse']:.3f}")
-        else:
-            quality = (f"R² {fit['r2']:.3f}, MAPE {100 * fit['mape']:.1f}%, NRMSE "
-                       f"{fit['nrmse']:.3f} (rolling CV {fit['holdout_nrmse']:.3f}); yearly "
-                       f"Fourier order {fit.get('fourier_order', '-')}")
-        if not model.delayed.any():
-            header.remove("peak")
-            rows = [row[:6] + row[7:] for row in rows]
-        lines += [format_table(header, rows),
-                  f"{quality}; baseline {100 * share.get('baseline', 0):.1f}% of the KPI"]
-    else:
-        rows = [[name, info.get("family", "-"), ratio(info.get("r2"), 3),
-                 f"{100 * info['mape']:.1f}%" if "mape" in info else "-"]
-                for name, info in channels.items()]
-        footer = ["all", "", ratio(fit.get("r2"), 3), f"{100 * fit.get('mape', math.nan):.1f}%"]
-        lines.append(format_table(["channel", "curve", "r2", "mape"], rows, footer))
-    lines += [f"warning: {w}" for w in fit.get("warnings", [])]
+    """Per-channel fitted curves and fit facts of a model's fit report, and its quality."""
+    report = model.fit
+    lines = [_joint_fit_table(model) if report.is_joint else _channel_fit_table(report)]
+    lines += [f"warning: {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+def _joint_fit_table(model) -> str:
+    report = model.fit
+    curves = model.curves
+    columns = [  # (header, cell of channel c, shown)
+        ("channel", lambda c, info: model.names[c], True),
+        ("curve", lambda c, info: info.family, True),
+        ("beta", lambda c, info: money(curves.beta[c]), True),
+        ("k", lambda c, info: money(curves.k[c]) if "k" in _parameters(curves, c) else "-",
+         True),
+        ("s", lambda c, info: ratio(curves.s[c]) if "s" in _parameters(curves, c) else "-",
+         True),
+        ("decay", lambda c, info: ratio(model.decay[c]), True),
+        ("peak", lambda c, info: ratio(model.peak[c], 1), bool(model.delayed.any())),
+        ("kpi share", lambda c, info: f"{100 * (info.kpi_share or 0):.1f}%", True),
+        ("roi", lambda c, info: ratio(info.roi), True),
+        ("marginal roi", lambda c, info: ratio(info.marginal_roi), True),
+        ("mroi p10-p90", lambda c, info: "-" if info.marginal_roi_range is None else
+         f"{ratio(info.marginal_roi_range[0])}-{ratio(info.marginal_roi_range[1])}", True),
+    ]
+    shown = [(header, cell) for header, cell, visible in columns if visible]
+    missing = ChannelFit(family="-")
+    rows = [[cell(c, report.channels.get(name, missing)) for _, cell in shown]
+            for c, name in enumerate(model.names)]
+    if report.layout == LAYOUT_GEO:
+        quality = (f"R² {report.r2:.3f} national, {report.r2_geo:.3f} per geo and period "
+                   f"({report.geos} geos, a week effect shared by all), MAPE "
+                   f"{100 * report.mape:.1f}%, CV NRMSE {report.holdout_nrmse:.3f}")
+    else:
+        quality = (f"R² {report.r2:.3f}, MAPE {100 * report.mape:.1f}%, NRMSE "
+                   f"{report.nrmse:.3f} (rolling CV {report.holdout_nrmse:.3f}); yearly "
+                   f"Fourier order {report.fourier_order}")
+    return "\n".join([format_table([header for header, _ in shown], rows),
+                      f"{quality}; baseline {100 * (report.baseline_share or 0):.1f}% of the KPI"])
+
+
+def _channel_fit_table(report) -> str:
+    rows = [[name, info.family, ratio(info.r2, 3),
+             f"{100 * info.mape:.1f}%" if info.mape is not None else "-"]
+            for name, info in report.channels.items()]
+    footer = ["all", "", ratio(report.r2, 3), f"{100 * report.mape:.1f}%"]
+    return format_table(["channel", "curve", "r2", "mape"], rows, footer)
+
+
+def _parameters(curves, c: int) -> tuple[str, ...]:
+    return FAMILIES[curves.family_names[c]].param_names
 
 
 def compact(value: float) -> str:

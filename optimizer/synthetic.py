@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from budgetopt.optimizer.model.adstock import geometric_adstock
-from budgetopt.optimizer.model.media import MediaModel, _model_from_frame
+from budgetopt.optimizer.model.files import model_from_table
+from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
            "simulate_long_history", "simulate_wide_history", "simulate_geo_history"]
@@ -35,7 +36,7 @@ DEMO_TRUTH = (
 def _truth_model(rows, source: str) -> MediaModel:
     frame = pd.DataFrame(rows).astype({"beta": float, "k": float})
     frame["where"] = [f"channel '{name}'" for name in frame["channel"]]
-    return _model_from_frame(frame, source, kpi_name="revenue")
+    return model_from_table(frame, source, kpi_name="revenue")
 
 
 def demo_truth_model() -> MediaModel:

@@ -24,7 +24,8 @@ import numpy as np
 
 from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.errors import InputError
-from budgetopt.optimizer.model.media import MediaModel, read_model
+from budgetopt.optimizer.model.files import read_model
+from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.objectives import KPI, Objective
 from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 

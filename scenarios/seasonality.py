@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from budgetopt.optimizer.errors import InputError, ParameterError
-from budgetopt.optimizer.files.checks import did_you_mean
+from budgetopt.optimizer.files.checks import did_you_mean, table_line
 
 __all__ = ["read_seasonality"]
 
@@ -31,7 +31,7 @@ def read_seasonality(path, names, periods: int) -> np.ndarray:
     index = {name: i for i, name in enumerate(names)}
     seen, problems = set(), []
     for row, record in enumerate(frame.to_dict("records")):
-        line = row + 2
+        line = table_line(row)
         try:
             period = int(record["period"])
         except ValueError:
@@ -83,23 +83,15 @@ def period_dates(start: str, periods: int, period: str) -> tuple[str, ...]:
 
 
 def seasonality_from_model(model, start: str, periods: int) -> pd.DataFrame:
-    """``period,multiplier`` from the yearly seasonality a wide fit stored in the model.
+    """``period,date,multiplier`` from the yearly seasonality a wide fit stored in the model.
 
     The multiplier is the fitted baseline's seasonal level relative to its mean: media response
     is assumed to rise and fall with the demand the baseline shows.
     """
-    season = model.extra.get("seasonality")
-    if not isinstance(season, dict) or "coefficients" not in season:
+    if model.seasonality is None:
         raise InputError("the model has no fitted seasonality; fit a wide history "
                          "(budgetopt fit --format wide) to get one.")
     dates = pd.to_datetime(list(period_dates(start, periods, model.period)))
-    days = (dates - pd.Timestamp(season["origin"])).days.to_numpy(float)
-    level = np.zeros(periods)
-    coefficients = season["coefficients"]
-    for k in range(1, int(season["fourier_order"]) + 1):
-        angle = 2 * np.pi * k * days / float(season["period_days"])
-        level += coefficients[2 * k - 2] * np.sin(angle) + coefficients[2 * k - 1] * np.cos(angle)
-    mean = float(season["mean_baseline"])
-    multiplier = np.clip((mean + level) / mean, 0.0, None) if mean > 0 else np.ones(periods)
-    return pd.DataFrame({"period": np.arange(1, periods + 1), "date": list(dates.strftime(
-        "%Y-%m-%d")), "multiplier": multiplier})
+    return pd.DataFrame({"period": np.arange(1, periods + 1),
+                         "date": list(dates.strftime("%Y-%m-%d")),
+                         "multiplier": model.seasonality.multipliers(dates)})

@@ -8,7 +8,7 @@ from budgetopt.optimizer.model.curves import FAMILY_BY_CODE
 
 def channel_function(curves, i):
     family = FAMILY_BY_CODE[curves.family[i]]
-    params = (curves.beta[i], curves.k[i], curves.s[i])
+    params = tuple(curves.channel_parameters(i).values())
     return (lambda x: float(family.value(np.float64(x), *params)),
             lambda x: float(family.marginal(np.float64(x), *params)))
 

@@ -23,7 +23,7 @@ def fitted_model(truth, tmp_path, seed):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_fit_recovers_marginal_roi_and_quality(truth, tmp_path, seed):
     model = fitted_model(truth, tmp_path, seed)
-    assert model.fit["r2"] > 0.9
+    assert model.fit.r2 > 0.9
     order = [model.names.index(name) for name in truth.names]
     # compare steady-state marginal ROI at the truth's current spend
     x = truth.current_spend
@@ -78,5 +78,5 @@ def test_fitted_model_stores_planning_inputs(truth, tmp_path):
     model = fitted_model(truth, tmp_path, 9)
     assert np.all(model.carry_in > 0)
     assert np.all(model.current_spend > 0)
-    assert set(model.fit["channels"]) == set(truth.names)
+    assert set(model.fit.channels) == set(truth.names)
     assert model.period == "week"

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
-from budgetopt.optimizer.fit.joint import fit_wide_history
-from budgetopt.optimizer.model.media import read_model
+from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.synthetic import simulate_geo_history, wide_truth_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
 
@@ -44,14 +44,14 @@ def test_panel_fit_separates_media_from_the_weekly_shock_all_geos_share(tmp_path
                                                                          index=False)
     national = quiet_fit(load_wide_history(national_path, date="date", kpi="revenue",
                                            channels=CHANNELS), bootstrap=0)
-    assert panel.fit["geos"] == 8 and panel.fit["r2"] > 0.95 > national.fit["r2"]
+    assert panel.fit.geos == 8 and panel.fit.r2 > 0.95 > national.fit.r2
     true_mroi = TRUTH.steady_state_curves().marginal(TRUTH.current_spend)
     error = panel.steady_state_curves().marginal(TRUTH.current_spend) / true_mroi - 1
     identifiable = [TRUTH.names.index(name) for name in ("tv", "search", "video")]
     assert np.all(np.abs(error[identifiable]) < 0.3)
     np.testing.assert_allclose(panel.current_spend, frame.groupby("date").sum(
         numeric_only=True)[list(CHANNELS.values())].to_numpy()[-13:].mean(axis=0))
-    assert len(panel.extra["bootstrap"]["draws"]) == 3
+    assert len(panel.draws) == 3
     # the week effects carry the simulated season: peak around week 11, trough around week 40
     season = seasonality_from_model(panel, "2025-01-06", 52)["multiplier"]
     assert season.iloc[8:14].mean() > 1.05 > 0.95 > season.iloc[36:44].mean()
@@ -66,7 +66,7 @@ def test_geo_panel_through_the_cli(tmp_path):
         "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "per geo and period (8 geos, a week effect shared by all)" in result.output
-    assert read_model(out).fit["r2_geo"] > 0.5
+    assert read_model(out).fit.r2_geo > 0.5
 
 
 @pytest.mark.parametrize("change,message", [

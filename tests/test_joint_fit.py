@@ -10,8 +10,8 @@ from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.history.loaders import load_wide_history
-from budgetopt.optimizer.fit.joint import fit_wide_history
-from budgetopt.optimizer.model.media import read_model, write_model
+from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
 
@@ -72,11 +72,11 @@ def test_recommendations_capture_most_of_the_true_uplift(tmp_path):
 def test_fit_quality_and_stored_diagnostics(tmp_path):
     model = fitted(tmp_path, 4)
     fit = model.fit
-    assert fit["r2"] > 0.8 and 0 < fit["mape"] < 0.1 and fit["nrmse"] < 0.15
-    assert set(fit["decomposition"]) == {"baseline", *TRUTH.names}
-    assert all("roi" in c and "marginal_roi" in c for c in fit["channels"].values())
-    assert fit["controls"] == ["promo"]
-    assert fit["fourier_order"] == 2  # the simulated season has two harmonics
+    assert fit.r2 > 0.8 and 0 < fit.mape < 0.1 and fit.nrmse < 0.15
+    assert fit.baseline_share > 0 and set(fit.channels) == set(TRUTH.names)
+    assert all(c.kpi_share > 0 and c.roi > 0 and c.marginal_roi > 0 for c in fit.channels.values())
+    assert fit.controls == ("promo",)
+    assert fit.fourier_order == 2  # the simulated season has two harmonics
     assert np.all(model.carry_in > 0) and model.period == "week"
 
 
@@ -89,10 +89,10 @@ def test_channels_the_noise_hides_are_warned_with_a_bootstrap_range(tmp_path):
     warned = {name for name in TRUTH.names
               if any(f"channel '{name}': its effect varies" in str(w.message) for w in caught)}
     assert {"tv", "search", "video"}.isdisjoint(warned) and warned <= {"social", "display"}
-    for name, info in model.fit["channels"].items():
-        low, high = info["marginal_roi_p10_p90"]
-        assert low <= high and info["signal"] > 0
-        assert (info["signal"] < 0.25) == (name in warned)
+    for name, info in model.fit.channels.items():
+        low, high = info.marginal_roi_range
+        assert low <= high and info.signal > 0
+        assert (info.signal < 0.25) == (name in warned)
 
 
 def test_control_constant_in_a_training_window_does_not_break_the_cross_validation(tmp_path):
@@ -100,7 +100,7 @@ def test_control_constant_in_a_training_window_does_not_break_the_cross_validati
     promo = np.zeros(156)
     promo[-8:-4] = 1.0
     model = fitted(tmp_path, 3, promo=promo)
-    assert model.fit["holdout_nrmse"] < 0.3 and model.fit["r2"] > 0.6
+    assert model.fit.holdout_nrmse < 0.3 and model.fit.r2 > 0.6
 
 
 def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
@@ -108,7 +108,7 @@ def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
     path = tmp_path / "model.json"
     write_model(model, path)
     again = read_model(path)
-    assert len(again.extra["bootstrap"]["draws"]) == 8
+    assert len(again.draws) == 8
     result = allocate(again, periods=QUARTER)
     u = result.uncertainty
     assert u.draws == 8 and u.current[0] <= u.current[1] <= u.current[2]
@@ -132,9 +132,9 @@ def test_delayed_adstock_finds_when_the_effect_peaks(tmp_path):
         chosen = fit_wide_history(history, bootstrap=0, adstock="auto")
     np.testing.assert_allclose(delayed.peak[[0, 4]], DELAYED_TRUTH.peak[[0, 4]], atol=0.6)
     assert np.all(delayed.peak[[1, 3]] < 0.5)
-    assert delayed.fit["holdout_nrmse"] < geometric.fit["holdout_nrmse"]
-    assert np.all(chosen.delayed) and "delayed adstock" in chosen.fit["method"]
-    assert all("peak" in channel for channel in delayed.extra["bootstrap"]["draws"][0])
+    assert delayed.fit.holdout_nrmse < geometric.fit.holdout_nrmse
+    assert np.all(chosen.delayed) and "delayed adstock" in chosen.fit.method
+    assert not np.isnan(delayed.draws.peak).any()
     np.testing.assert_array_equal(delayed.recent_spend[0], frame["tv_spend"].to_numpy()[-12:])
     write_model(delayed, tmp_path / "model.json")
     again = read_model(tmp_path / "model.json")

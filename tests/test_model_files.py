@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from budgetopt.optimizer.errors import InputError
-from budgetopt.optimizer.model.media import read_model, write_model
+from budgetopt.optimizer.model.files import read_model, write_model
 
 GOOD = {
     "format": "budgetopt-model/1",

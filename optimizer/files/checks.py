@@ -9,7 +9,7 @@ from pathlib import Path
 
 from budgetopt.optimizer.errors import InputError
 
-__all__ = ["is_number", "did_you_mean", "read_toml"]
+__all__ = ["is_number", "did_you_mean", "read_toml", "table_line"]
 
 
 def is_number(value) -> bool:
@@ -34,3 +34,11 @@ def read_toml(path, kind: str) -> dict:
         raise InputError(f"{path}: not valid TOML: {error}.") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file; expected TOML.") from None
+
+
+HEADER_LINES = 1  # a CSV's header row: data row 0 is on line 2 of the file
+
+
+def table_line(row: int) -> int:
+    """The file line (1-based) of a CSV's data row ``row`` (0-based)."""
+    return row + HEADER_LINES + 1

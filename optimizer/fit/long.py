@@ -16,20 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from budgetopt.optimizer.model.adstock import geometric_adstock
 from budgetopt.optimizer.constants import KPI_CONVERSIONS, KPI_REVENUE
-from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
 from budgetopt.optimizer.errors import InputError, ParameterError
+from budgetopt.optimizer.fit.priors import (MAX_DECAY, PRIOR_WEIGHT, SATURATING_FAMILIES,
+                                            has_shape, shape_bounds)
+from budgetopt.optimizer.fit.quality import mape, r2
 from budgetopt.optimizer.history.loaders import History
+from budgetopt.optimizer.model.adstock import geometric_adstock
+from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.model.report import LAYOUT_LONG, ChannelFit, FitReport
+from budgetopt.optimizer.settings import quarter_periods
 
-__all__ = ["CurveFitter", "NotFittedError", "fit_long_history", "SATURATING_FAMILIES", "mape",
-           "period_name", "CURRENT_SPEND_PERIODS"]
+__all__ = ["CurveFitter", "NotFittedError", "fit_long_history"]
 
-SATURATING_FAMILIES = ("hill", "exponential", "logistic", "log")
-CURRENT_SPEND_PERIODS = 13  # current spend = mean of the last quarter of weeks
-MAX_DECAY = 0.9
-PRIOR_WEIGHT = 0.05  # weak pull of log(k / mean spend) and log(s) towards 0
+LOG_BETA_RANGE = (np.log(1e-3), np.log(1e3))  # relative to the mean outcome
+LOG_K_RANGE = (np.log(1e-2), np.log(1e2))  # relative to the mean spend while on air
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -69,7 +71,7 @@ class CurveFitter:
         self.beta_, self.k_ = beta * self.y_scale_, k * self.x_scale_
         self.s_, self.decay_ = s, decay
         fitted = self.predict(x)
-        self.r2_ = float(1 - np.sum((y - fitted) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-300))
+        self.r2_ = r2(y, fitted)
         self.mape_ = mape(y, fitted)
         self.n_obs_ = x.size
         return self
@@ -79,7 +81,7 @@ class CurveFitter:
         if not hasattr(self, "family_"):
             raise NotFittedError("This CurveFitter instance is not fitted yet. Call 'fit' first.")
         level = geometric_adstock(spend, self.decay_, carry_in=carry_in)
-        return FAMILIES[self.family_].value(level, self.beta_, self.k_, self.s_)
+        return FAMILIES[self.family_].curve(level, beta=self.beta_, k=self.k_, s=self.s_)
 
     def carry_out(self, spend) -> float:
         """Adstocked level at the end of the spend series."""
@@ -105,21 +107,22 @@ class CurveFitter:
     def _predict_scaled(self, family, theta, x_s):
         beta, k, s, decay = self._unpack(family, theta)
         level = geometric_adstock(x_s, decay) if self.adstock else x_s
-        return FAMILIES[family].value(level, beta, k, s)
+        return FAMILIES[family].curve(level, beta=beta, k=k, s=s)
 
     def _unpack(self, family, theta):
-        has_s = "s" in FAMILIES[family].param_names
+        has_s = has_shape(family)
         beta, k = np.exp(theta[0]), np.exp(theta[1])
         s = np.exp(theta[2]) if has_s else 1.0
         decay = theta[-1] if self.adstock else 0.0
         return beta, k, s, decay
 
     def _bounds(self, family):
-        lower = [np.log(1e-3), np.log(1e-2)]
-        upper = [np.log(1e3), np.log(1e2)]
-        if "s" in FAMILIES[family].param_names:
-            lower.append(np.log(0.3))
-            upper.append(np.log(5.0))
+        lower = [LOG_BETA_RANGE[0], LOG_K_RANGE[0]]
+        upper = [LOG_BETA_RANGE[1], LOG_K_RANGE[1]]
+        if has_shape(family):
+            low, high = shape_bounds(family)
+            lower.append(low)
+            upper.append(high)
         if self.adstock:
             lower.append(0.0)
             upper.append(MAX_DECAY)
@@ -130,12 +133,12 @@ class CurveFitter:
         grid = [(k, d) for d in (0.2, 0.6) for k in (0.5, 1.5, 4.0)]
         while len(grid) < self.n_starts:
             grid.append((np.exp(rng.uniform(-1.5, 1.5)), rng.uniform(0, MAX_DECAY)))
-        has_s = "s" in FAMILIES[family].param_names
+        has_s = has_shape(family)
         for k, decay in grid[: self.n_starts]:
             decay = decay if self.adstock else 0.0
             s = 1.5 if has_s else 1.0
             level = geometric_adstock(x_s, decay)
-            shape = FAMILIES[family].value(level, 1.0, k, s).mean()
+            shape = FAMILIES[family].curve(level, beta=1.0, k=k, s=s).mean()
             beta = y_s.mean() / max(shape, 1e-9)
             theta = [np.log(beta), np.log(k)] + ([np.log(s)] if has_s else [])
             yield np.array(theta + ([decay] if self.adstock else []))
@@ -145,8 +148,8 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                      families: tuple[str, ...] = SATURATING_FAMILIES) -> MediaModel:
     """Fit every channel of a long history and return the model (with fit diagnostics).
 
-    ``current_spend`` is the mean spend of the last 13 periods and ``carry_in`` the adstocked
-    level at the end of the history.
+    ``current_spend`` is the mean spend of the history's last quarter and ``carry_in`` the
+    adstocked level at the end of the history.
     """
     if history.channel_kpi is None:
         raise ValueError("a long history (outcome per channel) is needed")
@@ -174,17 +177,14 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     fitted = np.column_stack([fitters[n].predict(history.spend[n].to_numpy()) for n in names])
     observed = history.channel_kpi[names].to_numpy()
     total, total_fit = observed.sum(axis=1), fitted.sum(axis=1)
-    fit = {
-        "method": "per-channel nonlinear least squares, multi-start; family by hold-out error",
-        "r2": float(1 - np.sum((total - total_fit) ** 2) / np.sum((total - total.mean()) ** 2)),
-        "mape": mape(total, total_fit),
-        "periods": len(history),
-        "seconds": round(time.perf_counter() - started, 3),
-        "warnings": notes,
-        "channels": {n: {"family": f.family_, "r2": f.r2_, "mape": f.mape_,
-                         "holdout_rmse": f.holdout_rmse_} for n, f in fitters.items()},
-    }
-    recent = history.spend.iloc[-CURRENT_SPEND_PERIODS:].mean()
+    report = FitReport(
+        layout=LAYOUT_LONG,
+        method="per-channel nonlinear least squares, multi-start; family by hold-out error",
+        r2=r2(total, total_fit), mape=mape(total, total_fit), periods=len(history),
+        channels={n: ChannelFit(family=f.family_, r2=f.r2_, mape=f.mape_,
+                                holdout_rmse=f.holdout_rmse_) for n, f in fitters.items()},
+        warnings=tuple(notes), seconds={"total": round(time.perf_counter() - started, 3)})
+    recent = history.spend.iloc[-quarter_periods(history.period):].mean()
     curves = CurveSet.from_lists([fitters[n].family_ for n in names],
                                  [fitters[n].beta_ for n in names],
                                  [fitters[n].k_ for n in names], [fitters[n].s_ for n in names])
@@ -194,19 +194,5 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         normalized=np.zeros(len(names), bool),
         current_spend=recent[names].to_numpy(float),
         carry_in=np.array([fitters[n].carry_out(history.spend[n].to_numpy()) for n in names]),
-        kpi_name=history.kpi_name, kpi_type=kpi_type, period=period_name(history.dates),
-        baseline=0.0, fit=fit)
-
-
-def mape(observed, fitted) -> float:
-    """Mean absolute percentage error over the periods with a positive outcome."""
-    positive = observed > 0
-    return float(np.mean(np.abs(fitted[positive] - observed[positive]) / observed[positive]))
-
-
-def period_name(dates) -> str:
-    """'week', 'day', 'month' or 'N days', from the spacing of the first two dates."""
-    if len(dates) < 2:
-        return "period"
-    days = (dates[1] - dates[0]).days
-    return {1: "day", 7: "week"}.get(days, "month" if 28 <= days <= 31 else f"{days} days")
+        kpi_name=history.kpi_name, kpi_type=kpi_type, period=history.period,
+        baseline=0.0, fit=report)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from budgetopt.optimizer.errors import InputError, ParameterError
-from budgetopt.optimizer.files.checks import did_you_mean
+from budgetopt.optimizer.files.checks import did_you_mean, table_line
+from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
 
 __all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
            "with_holidays", "MIN_PERIODS"]
@@ -55,6 +56,14 @@ class History:
     @property
     def channels(self) -> list[str]:
         return list(self.spend.columns)
+
+    @property
+    def period(self) -> str:
+        """'week', 'day', 'month' or 'N days', from the spacing of the first two dates."""
+        if len(self.dates) < 2:
+            return "period"
+        days = (self.dates[1] - self.dates[0]).days
+        return {1: "day", 7: "week"}.get(days, "month" if 28 <= days <= 31 else f"{days} days")
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -96,17 +105,17 @@ def load_geo_history(path, *, date: str, geo: str, kpi: str, channels: dict[str,
     problems: list[str] = []
     dates = _dates(frame, date, path, problems, unique=False)
     geos = frame[geo].str.strip()
-    for i in np.flatnonzero((geos == "").to_numpy())[:5]:
-        problems.append(f"line {i + 2}, column '{geo}': empty geo name")
+    for i in np.flatnonzero((geos == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{geo}': empty geo name")
     kpi_values = _numeric(frame, kpi, problems)
     spend = np.column_stack([_numeric(frame, column, problems, non_negative=True)
                              for column in channels.values()])
     control_frame = _controls(frame, controls, problems)
     sizes = _numeric(frame, population, problems) if population else np.ones(len(frame))
-    for i in np.flatnonzero(~(sizes > 0))[:5]:
-        problems.append(f"line {i + 2}, column '{population}': population must be > 0")
+    for i in np.flatnonzero(~(sizes > 0))[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{population}': population must be > 0")
     _raise(path, problems)
-    keys = pd.DataFrame({"geo": geos, "date": dates, "line": frame.index + 2})
+    keys = pd.DataFrame({"geo": geos, "date": dates, "line": table_line(frame.index)})
     duplicated = keys[keys.duplicated(["geo", "date"], keep="first")]
     if len(duplicated):
         raise InputError.collected(f"{path}: duplicate rows for the same geo and date:", [
@@ -154,8 +163,8 @@ def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: st
     spend_values = _numeric(frame, spend, problems, non_negative=True)
     kpi_values = _numeric(frame, kpi, problems, non_negative=True)
     names = frame[channel].str.strip()
-    for i in np.flatnonzero((names == "").to_numpy())[:5]:
-        problems.append(f"line {i + 2}, column '{channel}': empty channel name")
+    for i in np.flatnonzero((names == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{channel}': empty channel name")
     _raise(path, problems)
     present = list(dict.fromkeys(names))
     channels = channels or {name: name for name in present}
@@ -164,7 +173,7 @@ def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: st
         raise InputError(f"{path}: column '{channel}' has no rows for channel(s) "
                          f"{', '.join(missing)}; it has {', '.join(present[:12])}.")
     rows = pd.DataFrame({"date": dates, "channel": names, "spend": spend_values,
-                         "kpi": kpi_values, "line": frame.index + 2})
+                         "kpi": kpi_values, "line": table_line(frame.index)})
     rows = rows[rows["channel"].isin(list(channels.values()))]
     duplicated = rows[rows.duplicated(["date", "channel"], keep="first")]
     if len(duplicated):
@@ -216,13 +225,13 @@ def _require_columns(frame: pd.DataFrame, path, columns) -> None:
 def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
     raw = frame[column].str.strip()
     values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-    for i in np.flatnonzero((raw == "").to_numpy())[:5]:
-        problems.append(f"line {i + 2}, column '{column}': empty cell; fill in a number")
-    for i in np.flatnonzero((np.isnan(values) | np.isinf(values)) & (raw != "").to_numpy())[:5]:
-        problems.append(f"line {i + 2}, column '{column}': {raw.iloc[i]!r} is not a number")
+    for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{column}': empty cell; fill in a number")
+    for i in np.flatnonzero((np.isnan(values) | np.isinf(values)) & (raw != "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a number")
     if non_negative:
-        for i in np.flatnonzero(values < 0)[:5]:
-            problems.append(f"line {i + 2}, column '{column}': negative value {values[i]:g}; "
+        for i in np.flatnonzero(values < 0)[:MAX_LISTED_PROBLEMS]:
+            problems.append(f"line {table_line(i)}, column '{column}': negative value {values[i]:g}; "
                             f"spend and outcomes must be >= 0")
     return values
 
@@ -230,12 +239,12 @@ def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
 def _dates(frame, column, path, problems, *, unique=True) -> pd.Series:
     raw = frame[column].str.strip()
     dates = pd.to_datetime(raw, errors="coerce", format="mixed")
-    for i in np.flatnonzero(dates.isna().to_numpy())[:5]:
-        problems.append(f"line {i + 2}, column '{column}': {raw.iloc[i]!r} is not a date "
+    for i in np.flatnonzero(dates.isna().to_numpy())[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a date "
                         f"(use YYYY-MM-DD)")
     if unique:
-        for i in np.flatnonzero((dates.duplicated() & dates.notna()).to_numpy())[:5]:
-            problems.append(f"line {i + 2}, column '{column}': date {raw.iloc[i]} appears twice")
+        for i in np.flatnonzero((dates.duplicated() & dates.notna()).to_numpy())[:MAX_LISTED_PROBLEMS]:
+            problems.append(f"line {table_line(i)}, column '{column}': date {raw.iloc[i]} appears twice")
     return dates
 
 
@@ -244,8 +253,8 @@ def _controls(frame, controls, problems) -> pd.DataFrame:
     columns = {}
     for column in controls:
         raw = frame[column].str.strip()
-        for i in np.flatnonzero((raw == "").to_numpy())[:5]:
-            problems.append(f"line {i + 2}, column '{column}': empty cell in a control; fill it "
+        for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+            problems.append(f"line {table_line(i)}, column '{column}': empty cell in a control; fill it "
                             f"in (0 for no event)")
         values = pd.to_numeric(raw, errors="coerce")
         if values[raw != ""].notna().all():
@@ -265,7 +274,7 @@ def _check_dates(dates, path, lines) -> None:
     irregular = np.flatnonzero((steps != usual).to_numpy())
     if irregular.size:
         i = irregular[0] + 1
-        where = f"line {lines[i] + 2}: " if lines is not None else ""
+        where = f"line {table_line(lines[i])}: " if lines is not None else ""
         raise InputError(f"{path}: {where}the dates jump from {dates.iloc[i - 1]:%Y-%m-%d} to "
                          f"{dates.iloc[i]:%Y-%m-%d}, but the other periods are {usual.days} "
                          f"day(s) apart; fill the missing periods (spend 0) or remove the row.")

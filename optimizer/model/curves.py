@@ -8,48 +8,89 @@ channels at once with one numpy call per family present, never a Python loop per
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["CurveFamily", "FAMILIES", "CurveSet", "register_family"]
+__all__ = ["CurveFamily", "FAMILIES", "PARAMETER_SLOTS", "CurveSet", "register_family",
+           "family"]
 
-FAMILIES: dict[str, "CurveFamily"] = {}
+FAMILIES: dict[str, CurveFamily] = {}
+PARAMETER_SLOTS = ("beta", "k", "s")  # CurveSet keeps one array per slot, shared by families
+# What each method takes after its data arguments: the family's own parameters, in order.
+DATA_ARGUMENTS = {"value": ("x",), "marginal": ("x",), "spend_at_marginal": ("lam", "lo", "hi"),
+                  "inflection": (), "is_concave": ()}
 
 
-def register_family(cls: type["CurveFamily"]) -> type["CurveFamily"]:
-    """Class decorator adding a family to :data:`FAMILIES` under its ``name``."""
+def register_family(cls: type[CurveFamily]) -> type[CurveFamily]:
+    """Class decorator adding a family to :data:`FAMILIES` under its ``name``.
+
+    Checks the family's contract first (PyMC-Marketing's check): every parameter it declares
+    is a slot of :class:`CurveSet`, has fitting bounds where it is a shape, and is an argument
+    of each of its formulas, and every formula argument is declared.
+    """
     if cls.name in FAMILIES:
         raise ValueError(f"Duplicate curve family {cls.name!r}.")
+    unknown = [p for p in cls.param_names if p not in PARAMETER_SLOTS]
+    if unknown or not cls.param_names or cls.param_names[0] != "beta":
+        raise ValueError(f"curve family {cls.name!r}: parameters must start with beta and be "
+                         f"among {PARAMETER_SLOTS}; got {cls.param_names}.")
+    for method, data in DATA_ARGUMENTS.items():
+        arguments = tuple(inspect.signature(getattr(cls, method)).parameters)[1:]
+        if arguments[:len(data)] != data:
+            raise ValueError(f"curve family {cls.name!r}: {method} must take {data} first.")
+        declared = arguments[len(data):]
+        if declared != ("params",) and declared != cls.param_names:
+            missing = set(cls.param_names) - set(declared)
+            extra = set(declared) - set(cls.param_names)
+            raise ValueError(f"curve family {cls.name!r}: {method} "
+                             + (f"lacks parameter(s) {sorted(missing)}" if missing else "")
+                             + (f"takes undeclared parameter(s) {sorted(extra)}" if extra else ""))
+    shapes = set(cls.param_names) - {"beta", "k"}
+    if shapes - set(cls.shape_bounds):
+        raise ValueError(f"curve family {cls.name!r}: no fitting bounds for {sorted(shapes)}.")
     cls.code = len(FAMILIES)
     FAMILIES[cls.name] = cls()
     return cls
 
 
+def family(name: str) -> CurveFamily:
+    """The registered family called ``name``."""
+    return FAMILIES[name]
+
+
 class CurveFamily:
-    """One response-curve family. Methods take parameter arrays of equal shape."""
+    """One response-curve family. Methods take parameter arrays of equal shape.
+
+    A family declares ``param_names`` (beta first), ``formula``, ``shape_bounds`` (the fitting
+    range of each shape parameter beyond beta and k) and its methods; each method takes its
+    data arguments, then exactly the declared parameters (checked at registration).
+    """
 
     name: str = ""
     code: int = -1
     param_names: tuple[str, ...] = ("beta", "k")
     formula: str = ""
+    shape_bounds: dict[str, tuple[float, float]] = {}
 
-    def value(self, x, beta, k, s):
+    def value(self, x, *params):
         raise NotImplementedError
 
-    def marginal(self, x, beta, k, s):
+    def marginal(self, x, *params):
         """First derivative d value / d x."""
         raise NotImplementedError
 
-    def inflection(self, k, s):
+    def inflection(self, *params):
         """Spend below which the curve is convex (0 for concave families)."""
-        return np.zeros_like(k)
+        return np.zeros_like(params[0])
 
-    def is_concave(self, s):
-        return np.ones(np.shape(s), dtype=bool)
+    def is_concave(self, *params):
+        """Whether each curve is concave on the whole spend axis."""
+        return np.ones(np.shape(params[0]), dtype=bool)
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, *params):
         """The x in [lo, hi] where the marginal equals ``lam``, clipped to the interval.
 
         Requires ``lo`` on the concave branch (``lo >= inflection``), where the marginal is
@@ -57,12 +98,21 @@ class CurveFamily:
         """
         raise NotImplementedError
 
+    def curve(self, x, **slots):
+        """``value`` with parameters given by name; slots the family lacks are ignored."""
+        return self.value(x, *(slots[name] for name in self.param_names))
+
+    def to_dict(self, values: dict[str, float]) -> dict:
+        """The model file's ``curve`` object."""
+        return {"type": self.name, **{p: float(values[p]) for p in self.param_names}}
+
 
 @register_family
 class Hill(CurveFamily):
     name = "hill"
     param_names = ("beta", "k", "s")
     formula = "beta * x^s / (x^s + k^s)"
+    shape_bounds = {"s": (0.3, 5.0)}
 
     def value(self, x, beta, k, s):
         with np.errstate(divide="ignore"):
@@ -82,15 +132,15 @@ class Hill(CurveFamily):
             out = np.where(at_zero, zero_slope, out)
         return out
 
-    def inflection(self, k, s):
+    def inflection(self, beta, k, s):
         ratio = np.clip((s - 1.0) / (s + 1.0), 0.0, None)
         with np.errstate(divide="ignore"):
             return k * ratio ** (1.0 / s)
 
-    def is_concave(self, s):
+    def is_concave(self, beta, k, s):
         return np.asarray(s) <= 1.0
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, beta, k, s):
         x = np.where(self.marginal(hi, beta, k, s) >= lam, hi, lo)
         inside = (self.marginal(lo, beta, k, s) > lam) & (self.marginal(hi, beta, k, s) < lam)
         if np.any(inside):
@@ -124,13 +174,13 @@ class Exponential(CurveFamily):
     name = "exponential"
     formula = "beta * (1 - exp(-x / k))"
 
-    def value(self, x, beta, k, s):
+    def value(self, x, beta, k):
         return -beta * np.expm1(-x / k)
 
-    def marginal(self, x, beta, k, s):
+    def marginal(self, x, beta, k):
         return beta / k * np.exp(-x / k)
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, beta, k):
         with np.errstate(divide="ignore"):
             x = k * np.log(beta / (k * lam))
         return np.clip(x, lo, hi)
@@ -141,14 +191,14 @@ class Logistic(CurveFamily):
     name = "logistic"
     formula = "beta * (1 - exp(-x / k)) / (1 + exp(-x / k))"
 
-    def value(self, x, beta, k, s):
+    def value(self, x, beta, k):
         return beta * np.tanh(x / (2.0 * k))
 
-    def marginal(self, x, beta, k, s):
+    def marginal(self, x, beta, k):
         decay = np.exp(-x / k)
         return 2.0 * beta / k * decay / (1.0 + decay) ** 2
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, beta, k):
         ratio = np.clip(2.0 * k * lam / beta, 0.0, 1.0)
         with np.errstate(divide="ignore"):
             x = 2.0 * k * np.arccosh(1.0 / np.sqrt(ratio))
@@ -160,13 +210,13 @@ class Log(CurveFamily):
     name = "log"
     formula = "beta * ln(1 + x / k)"
 
-    def value(self, x, beta, k, s):
+    def value(self, x, beta, k):
         return beta * np.log1p(x / k)
 
-    def marginal(self, x, beta, k, s):
+    def marginal(self, x, beta, k):
         return beta / (k + x)
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, beta, k):
         return np.clip(beta / lam - k, lo, hi)
 
 
@@ -176,17 +226,17 @@ class Linear(CurveFamily):
     param_names = ("beta",)
     formula = "beta * x"
 
-    def value(self, x, beta, k, s):
+    def value(self, x, beta):
         return beta * x
 
-    def marginal(self, x, beta, k, s):
+    def marginal(self, x, beta):
         return np.broadcast_to(beta, np.shape(x)).astype(float)
 
-    def spend_at_marginal(self, lam, beta, k, s, lo, hi):
+    def spend_at_marginal(self, lam, lo, hi, beta):
         return np.where(beta > lam, hi, lo).astype(float)
 
 
-FAMILY_BY_CODE = sorted(FAMILIES.values(), key=lambda family: family.code)
+FAMILY_BY_CODE = sorted(FAMILIES.values(), key=lambda f: f.code)
 
 
 @dataclass(frozen=True)
@@ -204,7 +254,7 @@ class CurveSet:
     @classmethod
     def from_lists(cls, families, beta, k=None, s=None) -> "CurveSet":
         n = len(families)
-        codes = np.array([FAMILIES[name].code for name in families], dtype=np.int8)
+        codes = np.array([family(name).code for name in families], dtype=np.int8)
         as_array = lambda values: np.ones(n) if values is None else np.asarray(values, float)
         return cls(codes, as_array(beta), as_array(k), as_array(s))
 
@@ -218,34 +268,36 @@ class CurveSet:
     def subset(self, index) -> "CurveSet":
         return CurveSet(self.family[index], self.beta[index], self.k[index], self.s[index])
 
-    def scaled(self, x_scale, y_scale) -> "CurveSet":
-        """The curves of ``y_scale * f(x_scale * x)``, same families."""
+    def scaled(self, x_scale, y_scale) -> CurveSet:
+        """The curves of ``y_scale * f(x_scale * x)``, same families.
+
+        beta * phi(x / k) scales by k / x_scale; a family without k (linear) by beta * x_scale.
+        """
         x_scale = np.broadcast_to(np.asarray(x_scale, float), self.beta.shape)
         y_scale = np.broadcast_to(np.asarray(y_scale, float), self.beta.shape)
-        linear = self.family == Linear.code
-        beta = self.beta * y_scale * np.where(linear, x_scale, 1.0)
-        k = np.where(linear, self.k, self.k / x_scale)
+        has_k = np.array([("k" in f.param_names) for f in FAMILY_BY_CODE])[self.family]
+        beta = self.beta * y_scale * np.where(has_k, 1.0, x_scale)
+        k = np.where(has_k, self.k / x_scale, self.k)
         return CurveSet(self.family, beta, k, self.s)
 
-    def _apply(self, method: str, *arrays, out=None):
+    def _params(self, family: CurveFamily, rows=None) -> list[np.ndarray]:
+        """The family's own parameter arrays (all channels, or ``rows``)."""
+        arrays = [getattr(self, name) for name in family.param_names]
+        return arrays if rows is None else [a[rows] for a in arrays]
+
+    def _apply(self, method: str, *arrays, dtype=float):
         """Call ``method`` of each family present on its channels' slices of ``arrays``."""
         arrays = [np.broadcast_to(np.asarray(a, float), self.beta.shape) for a in arrays]
-        result = np.empty(self.beta.shape) if out is None else out
+        result = np.empty(self.beta.shape, dtype=dtype)
         for family in FAMILY_BY_CODE:
             mask = self.family == family.code
             if not mask.any():
                 continue
             if mask.all():
-                params = (self.beta, self.k, self.s)
-                args = arrays
+                result[...] = getattr(family, method)(*arrays, *self._params(family))
             else:
-                params = (self.beta[mask], self.k[mask], self.s[mask])
-                args = [a[mask] for a in arrays]
-            value = getattr(family, method)(*args[:1], *params, *args[1:])
-            if mask.all():
-                result[...] = value
-            else:
-                result[mask] = value
+                result[mask] = getattr(family, method)(*[a[mask] for a in arrays],
+                                                       *self._params(family, mask))
         return result
 
     def value(self, x):
@@ -254,15 +306,18 @@ class CurveSet:
     def channel_value(self, i: int, x):
         """Channel ``i``'s curve at every point of ``x`` (any shape)."""
         family = FAMILY_BY_CODE[self.family[i]]
-        return family.value(np.asarray(x, float), self.beta[i], self.k[i], self.s[i])
+        return family.value(np.asarray(x, float), *[p[i] for p in self._params(family)])
 
     def channel_marginal(self, i: int, x):
         """Channel ``i``'s marginal at every point of ``x`` (any shape)."""
         family = FAMILY_BY_CODE[self.family[i]]
         x = np.asarray(x, float)
-        shape = np.broadcast_shapes(x.shape)
-        full = lambda v: np.full(shape, v)
-        return family.marginal(x, full(self.beta[i]), full(self.k[i]), full(self.s[i]))
+        return family.marginal(x, *[np.full(x.shape, p[i]) for p in self._params(family)])
+
+    def channel_parameters(self, i: int) -> dict[str, float]:
+        """Channel ``i``'s family parameters by name."""
+        family = FAMILY_BY_CODE[self.family[i]]
+        return {name: float(getattr(self, name)[i]) for name in family.param_names}
 
     def marginal(self, x):
         return self._apply("marginal", x)
@@ -271,18 +326,10 @@ class CurveSet:
         return self._apply("spend_at_marginal", lam, lo, hi)
 
     def inflection(self):
-        result = np.zeros(self.beta.shape)
-        for family in FAMILY_BY_CODE:
-            mask = self.family == family.code
-            if mask.any():
-                result[mask] = family.inflection(self.k[mask], self.s[mask])
-        return result
+        return self._apply("inflection")
 
     def is_concave(self):
-        result = np.ones(self.beta.shape, dtype=bool)
-        hill = self.family == Hill.code
-        result[hill] = self.s[hill] <= 1.0
-        return result
+        return self._apply("is_concave", dtype=bool)
 
     def tangent_point(self, a):
         """For each channel, the point c >= a where the line from (a, f(a)) touches f.

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.errors import InputError, ParameterError
+from budgetopt.optimizer.errors import ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 
-__all__ = ["PlanUncertainty", "draw_models", "compare_plans", "shrink_towards_current"]
+__all__ = ["PlanUncertainty", "compare_plans", "shrink_towards_current"]
 
 SHRINK_STEPS = 21
 
@@ -31,24 +30,6 @@ class PlanUncertainty:
                 "probability_recommended_beats_current": self.probability_better}
 
 
-def draw_models(model: MediaModel) -> list[MediaModel]:
-    """One model per bootstrap draw stored under ``bootstrap.draws`` (none: empty list)."""
-    draws = (model.extra.get("bootstrap") or {}).get("draws") or []
-    models = []
-    for number, draw in enumerate(draws):
-        if not isinstance(draw, list) or len(draw) != len(model):
-            raise InputError(f"bootstrap.draws[{number}] must list {len(model)} channels")
-        curves = CurveSet(model.curves.family, np.array([float(p["beta"]) for p in draw]),
-                          np.array([float(p["k"]) for p in draw]),
-                          np.array([float(p.get("s", 1.0)) for p in draw]))
-        decay = np.array([float(p.get("decay", np.nan)) for p in draw])
-        peak = np.array([float(p.get("peak", np.nan)) for p in draw])
-        models.append(replace(model, curves=curves,
-                              decay=np.where(model.has_adstock, decay, np.nan),
-                              peak=np.where(model.delayed, peak, np.nan)))
-    return models
-
-
 def _kpis(models, spend, periods, efficiency) -> np.ndarray:
     return np.array([m.horizon_curves(periods, efficiency).value(spend).sum() for m in models])
 
@@ -56,7 +37,7 @@ def _kpis(models, spend, periods, efficiency) -> np.ndarray:
 def compare_plans(model: MediaModel, current, recommended, *, periods: int,
                   efficiency=1.0) -> PlanUncertainty | None:
     """Percentiles of both plans' KPI over the draws; None when the model has no draws."""
-    models = draw_models(model)
+    models = model.draw_models()
     if not models:
         return None
     now = _kpis(models, current, periods, efficiency)
@@ -73,7 +54,7 @@ def shrink_towards_current(model: MediaModel, current, recommended, *, periods: 
     Candidates are current + t (recommended - current) for t in [0, 1]; they keep the budget and
     every bound the two plans share, so the result stays feasible. Returns (spend, t).
     """
-    models = draw_models(model)
+    models = model.draw_models()
     if not models:
         raise ParameterError("risk_aware", "needs parameter draws in the model; fit a wide "
                              "history, whose bootstrap draws the model keeps.")

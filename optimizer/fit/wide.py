@@ -1,0 +1,175 @@
+"""Fitting a wide history (or a geo panel) into a model file: curves, report, draws, season.
+
+:class:`~.joint.JointFitter` does the estimation; this module checks that the history can be
+fitted, chooses the adstock (``auto``), and turns the fitter into a :class:`MediaModel` with its
+:class:`FitReport`, :class:`ParameterDraws` and :class:`Seasonality`, warning about channels
+the history cannot identify.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from budgetopt.optimizer.constants import KPI_REVENUE
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.fit.folds import SELECTION_MARGIN
+from budgetopt.optimizer.fit.joint import FOURIER_ORDERS, JointFitter
+from budgetopt.optimizer.fit.quality import mape, nrmse, r2
+from budgetopt.optimizer.history.loaders import History
+from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH, geometric_adstock
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.model.report import LAYOUT_GEO, LAYOUT_WIDE, ChannelFit, FitReport
+from budgetopt.optimizer.settings import periods_per_year, quarter_periods
+
+__all__ = ["fit_wide_history", "WEAK_SIGNAL"]
+
+WEAK_SIGNAL = 0.25  # a channel's effect sd below this x residual sd: warned as uncertain
+NO_SIGNAL = 0.01  # below this x residual sd: no measurable effect
+FLAT_SPEND = 0.1  # spend whose coefficient of variation is below this barely varies
+SEASONAL_SPEND = 0.8  # share of a channel's spend variance that trend and season explain
+COLLINEAR = 0.9  # correlation of two channels' spend above which their split is unclear
+
+
+def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
+                     bootstrap: int = 50, adstock: str = "geometric",
+                     progress=None) -> MediaModel:
+    """Fit a wide history and return the model, with diagnostics under ``fit``.
+
+    ``adstock`` is "geometric", "delayed" (for every channel), or "auto": both fitted, the one
+    with the lower rolling-CV error kept."""
+    _check_usable(history)
+    started = time.perf_counter()
+    kinds = ADSTOCK_TYPES if adstock == "auto" else (adstock,)
+    # Thousands of small least-squares problems: BLAS threads cost more than they give.
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitters = [JointFitter(seed=seed, bootstrap=0, adstock=kind, progress=progress)
+                   .fit(history) for kind in kinds]  # "auto": delayed must beat the margin
+        fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
+                                                          else 1 + SELECTION_MARGIN))
+        fitter.draw(bootstrap)
+    adstock = fitter.adstock
+    y = np.asarray(history.kpi, float)
+    fitted = fitter.national(fitter.fitted_)
+    params = fitter.channel_parameters()
+    names = history.channels
+    curves = CurveSet.from_lists(fitter.family_, [p["beta"] for p in params],
+                                 [p["k"] for p in params], [p["s"] for p in params])
+    decay = np.array([p["decay"] for p in params])
+    spend = history.spend.to_numpy(float)
+    current = spend[-quarter_periods(history.period):].mean(axis=0)
+    delayed = adstock == "delayed"
+    carry = np.zeros(len(names)) if delayed else np.array(
+        [geometric_adstock(spend[:, c], decay[c])[-1] for c in range(len(names))])
+    recent = np.zeros((len(names), DELAYED_LENGTH - 1))
+    recent[:, max(0, DELAYED_LENGTH - 1 - len(spend)):] = spend[-(DELAYED_LENGTH - 1):].T
+    year = fitter.baseline_series()[-periods_per_year(history.period):]
+    model = MediaModel(names=tuple(names), curves=curves, decay=decay,
+                       normalized=np.zeros(len(names), bool), current_spend=current,
+                       carry_in=carry, kpi_name=history.kpi_name, kpi_type=kpi_type,
+                       period=history.period, baseline=float(year.mean()),
+                       peak=np.array([p["peak"] for p in params]),
+                       recent_spend=recent if delayed else None, draws=fitter.draws_,
+                       seasonality=fitter.seasonality(history.dates[0]))
+    signal = fitter.signal()
+    notes = _identification_warnings(history, fitter, signal)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    steady = model.steady_state_curves()
+    total_media = fitter.media_series().sum(axis=0)
+    draw_mroi = np.array([m.steady_state_curves().marginal(current)
+                          for m in model.draw_models()])
+    panel = history.panel
+    channels = {n: ChannelFit(
+        family=fitter.family_[c], kpi_share=float(total_media[c] / fitted.sum()),
+        roi=float(steady.value(current)[c] / current[c]) if current[c] else None,
+        marginal_roi=float(steady.marginal(current)[c]),
+        marginal_roi_range=tuple(float(v) for v in np.percentile(draw_mroi[:, c], [10, 90]))
+        if len(draw_mroi) else None,
+        signal=float(signal[c]), decay=float(decay[c]),
+        peak=float(params[c]["peak"]) if delayed else None) for c, n in enumerate(names)}
+    seconds = {k: round(v, 3) for k, v in fitter.timings_.items()}
+    seconds["total"] = round(time.perf_counter() - started, 3)
+    report = FitReport(
+        layout=LAYOUT_WIDE if panel is None else LAYOUT_GEO,
+        method="joint fit: variable projection (non-negative least squares inside bounded "
+               "nonlinear least squares), " + (
+                   "yearly Fourier order and family per channel by rolling-origin "
+                   "cross-validation" if panel is None else
+                   "geo and week effects, family per channel by interleaved cross-validation")
+               + f", {adstock} adstock, {bootstrap} block-bootstrap draws",
+        fourier_order=fitter.fourier_order_, r2=r2(y, fitted), mape=mape(y, fitted),
+        nrmse=nrmse(y, fitted), holdout_nrmse=float(fitter.cv_rmse_ / np.ptp(fitter.y_)),
+        periods=len(history), channels=channels,
+        baseline_share=float(fitter.baseline_series().sum() / fitted.sum()),
+        controls=tuple(fitter.control_names_), warnings=tuple(notes), seconds=seconds,
+        **({} if panel is None else {
+            "geos": len(panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
+            "description": "per head: geo and week effects + controls + media curves; "
+                           "national curves assume spend split across geos by population"}))
+    return replace(model, fit=report)
+
+
+def _check_usable(history: History) -> None:
+    problems = []
+    for name in history.channels:
+        if not (history.spend[name] > 0).any():
+            problems.append(f"channel '{name}' never spends; drop it from the channels")
+    if np.ptp(history.kpi) == 0:
+        problems.append("the KPI is constant; there is nothing to explain")
+    if history.controls is not None:
+        for column in history.controls.columns:
+            if np.ptp(history.controls[column].to_numpy(float)) == 0:
+                problems.append(f"control '{column}' is constant; drop it from the controls")
+    controls = 0 if history.controls is None else history.controls.shape[1]
+    parameters = 2 + 2 * min(FOURIER_ORDERS) + controls + 4 * len(history.channels)
+    rows = len(history)
+    if history.panel is not None:  # a geo and a week effect each, read from every geo's rows
+        geos = len(history.panel.geos)
+        parameters, rows = geos + len(history) + controls + 4 * len(history.channels), \
+            geos * len(history)
+    if rows < 2 * parameters:
+        problems.append(f"{rows} rows for about {parameters} parameters; the fit needs at "
+                        f"least {2 * parameters} (or fewer channels/controls)")
+    if problems:
+        raise InputError.collected(f"{history.source}: cannot fit:", problems)
+
+
+def _identification_warnings(history: History, fitter: JointFitter, signal) -> list[str]:
+    """A note for each channel, or pair, whose curve the history cannot pin down."""
+    notes = []
+    spend = history.spend.to_numpy(float)
+    for c, name in enumerate(history.channels):
+        series = spend[:, c]
+        variation = series.std() / max(series.mean(), 1e-12)
+        if variation < FLAT_SPEND:
+            notes.append(f"channel '{name}': spend barely varies (CV {variation:.2f}); its "
+                         f"curve is poorly identified")
+        elif signal[c] < NO_SIGNAL:
+            notes.append(f"channel '{name}': no measurable effect in this history (its "
+                         f"fitted effect is about zero), so the optimizer sees no return on it")
+        elif signal[c] < WEAK_SIGNAL:
+            notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
+                         f"the noise; its curve and marginal ROI are uncertain (see the "
+                         f"bootstrap range)")
+        if history.panel is not None:  # week effects: identified across geos, not over time
+            continue
+        seasonal = fitter.baseline_[:, :2 + 2 * fitter.fourier_order_]
+        solution, *_ = np.linalg.lstsq(seasonal, series, rcond=None)
+        explained = 1 - np.var(series - seasonal @ solution) / max(np.var(series), 1e-300)
+        if explained > SEASONAL_SPEND:
+            notes.append(f"channel '{name}': {explained:.0%} of its spend follows trend and "
+                         f"season; its effect is hard to tell from seasonality")
+    correlation = np.corrcoef(spend.T) if spend.shape[1] > 1 else np.ones((1, 1))
+    for a in range(len(history.channels)):
+        for b in range(a + 1, len(history.channels)):
+            if abs(correlation[a, b]) > COLLINEAR:
+                notes.append(f"channels '{history.channels[a]}' and '{history.channels[b]}' "
+                             f"move together (correlation {correlation[a, b]:.2f}); their "
+                             f"split is poorly identified")
+    return notes

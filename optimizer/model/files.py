@@ -1,0 +1,284 @@
+"""Model files: the ``budgetopt-model/1`` JSON and the "bring your own curves" CSV.
+
+JSON lives only here: readers turn the file into a :class:`MediaModel` (with its
+:class:`FitReport`, :class:`ParameterDraws` and :class:`Seasonality`), writers turn it back.
+Every problem in a file is reported at once, naming the channel or line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from budgetopt.optimizer.constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
+from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.atomic import atomic_write_text
+from budgetopt.optimizer.files.checks import did_you_mean, is_number, table_line
+from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH
+from budgetopt.optimizer.model.curves import FAMILIES, PARAMETER_SLOTS, CurveSet
+from budgetopt.optimizer.model.draws import ParameterDraws
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.model.report import FitReport
+from budgetopt.optimizer.model.seasonality import Seasonality
+from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
+
+__all__ = ["read_model", "write_model", "model_to_dict", "model_from_table"]
+
+CURVES_CSV_REQUIRED = ("channel", "type", "beta", "k")
+CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend")
+KNOWN_KEYS = ("format", "kpi", "period", "baseline", "channels", "fit", "bootstrap",
+              "seasonality")
+
+
+def model_to_dict(model: MediaModel) -> dict:
+    """The model as the ``budgetopt-model/1`` JSON object."""
+    channels = []
+    for i, name in enumerate(model.names):
+        family = FAMILIES[model.curves.family_names[i]]
+        channel = {"name": name, "curve": family.to_dict(model.curves.channel_parameters(i))}
+        if model.delayed[i]:
+            channel["adstock"] = {"type": "delayed", "decay": float(model.decay[i]),
+                                  "peak": float(model.peak[i]),
+                                  "normalized": bool(model.normalized[i]),
+                                  "recent_spend": [float(v) for v in model.recent_spend[i]]}
+        elif model.has_adstock[i]:
+            channel["adstock"] = {"type": "geometric", "decay": float(model.decay[i]),
+                                  "normalized": bool(model.normalized[i])}
+        if not math.isnan(model.current_spend[i]):
+            channel["current_spend"] = float(model.current_spend[i])
+        if model.carry_in[i]:
+            channel["carry_in"] = float(model.carry_in[i])
+        channels.append(channel)
+    data = {"format": MODEL_FORMAT, "kpi": {"name": model.kpi_name, "type": model.kpi_type},
+            "period": model.period, "baseline": model.baseline, "channels": channels}
+    if model.fit is not None:
+        data["fit"] = model.fit.to_dict()
+    if model.seasonality is not None:
+        data["seasonality"] = model.seasonality.to_dict()
+    if model.draws is not None:
+        data["bootstrap"] = {"draws": model.draws.to_list()}
+    return {**model.extra, **data}
+
+
+def write_model(model: MediaModel, path) -> None:
+    """Write the model as ``budgetopt-model/1`` JSON (atomically)."""
+    atomic_write_text(path, json.dumps(model_to_dict(model), indent=2) + "\n")
+
+
+def read_model(path) -> MediaModel:
+    """Read a model JSON file or a curves CSV (chosen by the file's extension)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file.")
+    if path.suffix.lower() == ".csv":
+        return _read_curves_csv(path)
+    return _read_model_json(path)
+
+
+def _read_model_json(path: Path) -> MediaModel:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: line {error.lineno}, column {error.colno}: not valid JSON "
+                         f"({error.msg}).") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file; expected a budgetopt model (JSON).") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object with 'format' and 'channels'.")
+    if data.get("format") != MODEL_FORMAT:
+        raise InputError(f"{path}: 'format' must be \"{MODEL_FORMAT}\", got {data.get('format')!r}.")
+    channels = data.get("channels")
+    if not isinstance(channels, list) or not channels:
+        raise InputError(f"{path}: 'channels' must be a non-empty list.")
+    problems: list[str] = []
+    rows = [_channel_row(entry, i, problems) for i, entry in enumerate(channels)]
+    kpi = data.get("kpi") or {}
+    kpi_type = kpi.get("type", KPI_REVENUE) if isinstance(kpi, dict) else None
+    if kpi_type not in KPI_TYPES:
+        problems.append(f"kpi.type must be one of {', '.join(KPI_TYPES)}, got {kpi_type!r}")
+    baseline = data.get("baseline", 0.0)
+    if not is_number(baseline):
+        problems.append(f"baseline must be a number, got {baseline!r}")
+    frame = pd.DataFrame([row for row in rows if row is not None])
+    if problems:
+        raise InputError.collected(f"{path}: invalid model:", problems)
+    where = str(path)
+    return model_from_table(
+        frame, path, kpi_name=str(kpi.get("name", "kpi")), kpi_type=kpi_type,
+        period=str(data.get("period", "week")), baseline=float(baseline),
+        fit=FitReport.from_dict(data["fit"], where) if data.get("fit") is not None else None,
+        draws=ParameterDraws.from_file(data.get("bootstrap"), len(frame), where),
+        seasonality=Seasonality.from_dict(data["seasonality"], where)
+        if _is_fitted_season(data.get("seasonality")) else None,
+        extra={key: value for key, value in data.items() if key not in KNOWN_KEYS
+               or key == "seasonality" and not _is_fitted_season(value)})
+
+
+def _is_fitted_season(value) -> bool:
+    """A ``seasonality`` object written by a fit (others are kept as unknown keys)."""
+    return isinstance(value, dict) and "fourier_order" in value
+
+
+def _channel_row(entry, index: int, problems: list[str]) -> dict | None:
+    """Flatten one JSON channel into a row for :func:`_model_from_frame`."""
+    where = f"channels[{index}]"
+    if not isinstance(entry, dict):
+        problems.append(f"{where}: expected an object with 'name' and 'curve'")
+        return None
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(f"{where}: missing key 'name'")
+        return None
+    curve = entry.get("curve")
+    if not isinstance(curve, dict):
+        problems.append(f"channel '{name}': missing key 'curve'")
+        return None
+    adstock = entry.get("adstock")
+    if adstock is not None and not isinstance(adstock, dict):
+        problems.append(f"channel '{name}': 'adstock' must be an object")
+        adstock = None
+    kind = None if adstock is None else adstock.get("type", "geometric")
+    if kind not in (None, *ADSTOCK_TYPES):
+        problems.append(f"channel '{name}': adstock.type must be 'geometric' or 'delayed', "
+                        f"got {kind!r}")
+    if adstock is not None and "decay" not in adstock:
+        problems.append(f"channel '{name}': missing key adstock.decay")
+    cell = lambda value: value if value is None or is_number(value) else repr(value)
+    peak, recent = None, None
+    if kind == "delayed":
+        peak = cell(adstock.get("peak"))
+        recent = adstock.get("recent_spend", [])
+        if peak is None:
+            problems.append(f"channel '{name}': missing key adstock.peak (delayed adstock)")
+        if (not isinstance(recent, list) or len(recent) > DELAYED_LENGTH - 1
+                or not all(is_number(v) and v >= 0 for v in recent)):
+            problems.append(f"channel '{name}': adstock.recent_spend must list at most "
+                            f"{DELAYED_LENGTH - 1} spends >= 0 (oldest first)")
+            recent = []
+    return {
+        "channel": name, "type": curve.get("type"), "beta": cell(curve.get("beta")),
+        "k": cell(curve.get("k")), "s": cell(curve.get("s")),
+        "decay": None if adstock is None else cell(adstock.get("decay", 0.0)),
+        "normalized": None if adstock is None else adstock.get("normalized", False),
+        "current_spend": cell(entry.get("current_spend")), "carry_in": cell(entry.get("carry_in")),
+        "peak": peak, "recent_spend": recent, "where": f"channel '{name}'",
+    }
+
+
+def _read_curves_csv(path: Path) -> MediaModel:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise InputError(f"{path}: not a readable CSV file ({error}).") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in CURVES_CSV_REQUIRED if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; a curves CSV needs "
+                         f"{','.join(CURVES_CSV_REQUIRED)} and may have "
+                         f"{','.join(CURVES_CSV_OPTIONAL)}.")
+    if frame.empty:
+        raise InputError(f"{path}: no channels (the file has a header but no rows).")
+    frame = frame.replace("", None)
+    return model_from_table(frame, path)
+
+
+def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaModel:
+    """Validate channel rows (all problems at once) and build the model arrays."""
+    problems: list[str] = []
+    where = _locator(frame)
+    names = frame["channel"].astype(str).str.strip()
+    if (names == "").any() or frame["channel"].isna().any():
+        bad = np.flatnonzero(frame["channel"].isna().to_numpy() | (names == "").to_numpy())
+        problems += [f"{where(i)}: empty channel name" for i in bad[:MAX_LISTED_PROBLEMS]]
+    duplicated = names[names.duplicated(keep="first")]
+    problems += [f"{where(i)}: duplicate channel name '{n}'" for i, n in duplicated.items()][:MAX_LISTED_PROBLEMS]
+
+    families = frame["type"].astype(str).str.strip().str.lower()
+    unknown = ~families.isin(list(FAMILIES))
+    for i in np.flatnonzero(unknown.to_numpy())[:MAX_LISTED_PROBLEMS]:
+        advice = did_you_mean(families.iloc[i], FAMILIES, f"use one of {', '.join(FAMILIES)}")
+        problems.append(f"{where(i)}: unknown curve type {frame['type'].iloc[i]!r}; {advice}")
+    families = families.where(~unknown, "linear")
+
+    declared = {slot: families.map(lambda name, slot=slot: slot in FAMILIES[name].param_names)
+                .to_numpy() for slot in PARAMETER_SLOTS}
+    parameters = {slot: _numbers(frame, slot, where, problems, required=declared[slot],
+                                 default=1.0) for slot in PARAMETER_SLOTS}
+    for slot in PARAMETER_SLOTS:
+        values = parameters[slot]
+        bad = np.flatnonzero(declared[slot] & ~(values > 0) & ~np.isnan(values))
+        problems += [f"{where(i)}: {slot} must be > 0, got {values[i]:g}"
+                     for i in bad[:MAX_LISTED_PROBLEMS]]
+
+    decay = _numbers(frame, "decay", where, problems, required=False, default=np.nan)
+    bad = np.flatnonzero(~np.isnan(decay) & ~((decay >= 0) & (decay < 1)))
+    problems += [f"{where(i)}: adstock decay must be in [0, 1), got {decay[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+    normalized = _flags(frame, "normalized", where, problems)
+    current = _numbers(frame, "current_spend", where, problems, required=False, default=np.nan)
+    bad = np.flatnonzero(current < 0)
+    problems += [f"{where(i)}: current_spend must be >= 0, got {current[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+    carry_in = _numbers(frame, "carry_in", where, problems, required=False, default=0.0)
+    peak = _numbers(frame, "peak", where, problems, required=False, default=np.nan)
+    bad = np.flatnonzero(~np.isnan(peak) & ~((peak >= 0) & (peak <= DELAYED_LENGTH - 1)))
+    problems += [f"{where(i)}: adstock peak must be in [0, {DELAYED_LENGTH - 1}], got "
+                 f"{peak[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+    bad = np.flatnonzero(~np.isnan(peak) & ~(decay > 0))
+    problems += [f"{where(i)}: a delayed adstock's decay must be in (0, 1)" for i in bad[:MAX_LISTED_PROBLEMS]]
+    if problems:
+        raise InputError.collected(f"{path}: invalid channel definitions:", problems)
+    recent = np.zeros((len(frame), DELAYED_LENGTH - 1))
+    for i, values in enumerate(frame["recent_spend"] if "recent_spend" in frame.columns else []):
+        if isinstance(values, list) and values:
+            recent[i, DELAYED_LENGTH - 1 - len(values):] = values
+    curves = CurveSet.from_lists(list(families), *[np.where(declared[slot], parameters[slot], 1.0)
+                                                   for slot in PARAMETER_SLOTS])
+    return MediaModel(names=tuple(names), curves=curves, decay=decay, normalized=normalized,
+                      current_spend=current, carry_in=carry_in, peak=peak, recent_spend=recent,
+                      **model_fields)
+
+
+def _locator(frame: pd.DataFrame):
+    if "where" in frame.columns and frame["where"].notna().all():
+        labels = list(frame["where"])
+        return lambda i: labels[i]
+    names = list(frame["channel"])
+    return lambda i: f"line {table_line(i)} (channel '{names[i]}')"
+
+
+def _numbers(frame, column, where, problems, *, required, default=np.nan) -> np.ndarray:
+    """Column as floats; missing cells become ``default`` or a problem where ``required``."""
+    if column not in frame.columns:
+        raw = pd.Series([None] * len(frame))
+    else:
+        raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    missing = raw.isna().to_numpy()
+    invalid = np.isnan(values) & ~missing
+    invalid |= np.isinf(values)
+    for i in np.flatnonzero(invalid)[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"{where(i)}: {column} must be a number, got {raw.iloc[i]!r}")
+    required = np.broadcast_to(required, missing.shape)
+    for i in np.flatnonzero(missing & required)[:MAX_LISTED_PROBLEMS]:
+        problems.append(f"{where(i)}: missing {column}")
+    return np.where(missing, default, values)
+
+
+def _flags(frame, column, where, problems) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    truthy = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    flags = []
+    for i, value in enumerate(frame[column]):
+        if isinstance(value, bool) or pd.isna(value):
+            flags.append(value is True)
+        elif str(value).strip().lower() in truthy:
+            flags.append(truthy[str(value).strip().lower()])
+        else:
+            problems.append(f"{where(i)}: {column} must be true or false, got {value!r}")
+            flags.append(False)
+    return np.array(flags, dtype=bool)
+
