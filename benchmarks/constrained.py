@@ -9,13 +9,11 @@ between half and twice their fair share; or n channels, half of them with a mini
 from __future__ import annotations
 
 import numpy as np
-
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem, linear_rules
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
-
 from common import timed
 
 CASES = [

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
 from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
 
 DATA = Path(__file__).parent / "data"
 PYMC_CHANNELS = ("dm", "inst", "nsp", "auddig", "audtr", "vidtr", "viddig", "so", "on", "sem")
@@ -84,10 +83,11 @@ def run(bootstrap: int = 50) -> None:
                   f"{info.roi or 0:>9.3g}{info.marginal_roi:>9.3g}"
                   f"{f'{low:.3g}-{high:.3g}':>18}{info.signal:>8.2f}")
         u = result.uncertainty
-        print(f"optimize (13 weeks, current total): media KPI {result.total_kpi_current:,.0f} -> "
-              f"{result.total_kpi:,.0f} ({100 * (result.total_kpi / result.total_kpi_current - 1):+.1f}%), "
-              f"{result.certificate.status}; beats the current plan in {100 * u.probability_better:.0f}% of "
-              f"{u.draws} bootstrap draws")
+        lift = 100 * (result.total_kpi / result.total_kpi_current - 1)
+        print(f"optimize (13 weeks, current total): media KPI "
+              f"{result.total_kpi_current:,.0f} -> {result.total_kpi:,.0f} ({lift:+.1f}%), "
+              f"{result.certificate.status}; beats the current plan in "
+              f"{100 * u.probability_better:.0f}% of {u.draws} bootstrap draws")
         for warning in caught:
             print(f"warning: {warning.message}")
 

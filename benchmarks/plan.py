@@ -8,13 +8,11 @@ two pacing rules, flighting on every third channel and a step-change limit on tw
 from __future__ import annotations
 
 import numpy as np
-
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.allocate import plan_budget
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.settings import SolverSettings
-from budgetopt.optimizer.allocate import plan_budget
-
 from common import timed
 
 CHANNELS, WEEKS = 20, 13

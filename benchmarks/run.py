@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import platform
 
+import constrained
 import numpy as np
-from scipy.optimize import minimize
-
+import peer_data
+import plan
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.solvers.separable import SeparableSolver
-
-import constrained
-import peer_data
-import plan
 from common import timed
+from scipy.optimize import minimize
 
 SLSQP_OPTIONS = {"ftol": 1e-9, "maxiter": 1000}
 SLSQP_MAX_N = {"analytic": 300, "finite-diff": 100}  # larger runs take minutes
@@ -87,7 +85,8 @@ def run(sizes, big_sizes, seeds):
                 shortfall = lambda value: (best - value) / best
                 rows.append({"kind": kind, "n": n, "seed": seed, "time": our_time,
                              "gap": shortfall(ours.total_kpi), "proven": ours.certificate.gap,
-                             "peers": {v: (t, shortfall(value)) for v, (value, t) in peers.items()}})
+                             "peers": {v: (t, shortfall(value))
+                                       for v, (value, t) in peers.items()}})
         for n in big_sizes:
             ours, our_time = timed(solver.solve, instance(n, kind, 0))
             rows.append({"kind": kind, "n": n, "seed": 0, "time": our_time, "gap": 0.0,

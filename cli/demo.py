@@ -7,16 +7,13 @@ from importlib import resources
 from pathlib import Path
 
 import click
-
+from budgetopt.cli.tables import allocation_table, fit_table
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.export import write_allocation
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.history.loaders import load_long_history
 from budgetopt.optimizer.model.files import write_model
-
-from budgetopt.cli.tables import allocation_table, fit_table
-
-QUARTER = 13
+from budgetopt.optimizer.settings import quarter_periods
 
 
 @click.command()
@@ -42,10 +39,11 @@ def demo(out_dir):
     click.echo(f"2. budgetopt fit: {len(history)} weeks -> {folder / 'model.json'}\n")
     click.echo(fit_table(model))
 
-    result = allocate(model, periods=QUARTER)
+    quarter = quarter_periods(model.period)
+    result = allocate(model, periods=quarter)
     write_allocation(result, folder / "allocation.csv")
-    click.echo(f"\n3. budgetopt optimize: next quarter ({QUARTER} weeks) at the current total "
-               f"budget -> {folder / 'allocation.csv'}\n")
+    click.echo(f"\n3. budgetopt optimize: next quarter ({quarter} {model.period}s) at the "
+               f"current total budget -> {folder / 'allocation.csv'}\n")
     click.echo(allocation_table(result))
     click.echo(f"\nOpen {folder / 'allocation.csv'} for the recommended split, and "
                f"{folder / 'model.json'} for the fitted curves.")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import click
-
-from budgetopt.optimizer.constants import KPI_TYPES
-from budgetopt.optimizer.fit.long import fit_long_history
-from budgetopt.optimizer.history.loaders import (load_geo_history, load_long_history, load_wide_history,
-                               with_holidays)
-from budgetopt.optimizer.fit.wide import fit_wide_history
-from budgetopt.optimizer.model.files import write_model
-
 from budgetopt.cli.options import parse_list, parse_mapping
 from budgetopt.cli.tables import fit_table
+from budgetopt.optimizer.constants import KPI_TYPES
+from budgetopt.optimizer.fit.long import fit_long_history
+from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.loaders import (
+    load_geo_history,
+    load_long_history,
+    load_wide_history,
+    with_holidays,
+)
+from budgetopt.optimizer.model.files import write_model
 
 
 @click.command()

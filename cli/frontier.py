@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import click
-
-from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.tables import frontier_table
 from budgetopt.optimizer.export import write_csv
 from budgetopt.optimizer.frontier import budget_frontier
 from budgetopt.optimizer.model.files import read_model
-
-from budgetopt.cli.options import solver_options, solver_settings
-from budgetopt.cli.tables import frontier_table
+from budgetopt.optimizer.problem.constraints import read_constraints
 
 
 @click.command()

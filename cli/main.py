@@ -6,7 +6,6 @@ import os
 import warnings
 
 import click
-
 from budgetopt.cli.demo import demo
 from budgetopt.cli.fit import fit
 from budgetopt.cli.frontier import frontier

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import click
-
+from budgetopt.cli.options import (
+    objective_from_options,
+    objective_options,
+    solver_options,
+    solver_settings,
+)
+from budgetopt.cli.tables import allocation_table
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.export import write_allocation, write_json
 from budgetopt.optimizer.model.files import read_model
-
-from budgetopt.cli.options import objective_from_options, objective_options, solver_options, solver_settings
-from budgetopt.cli.tables import allocation_table
+from budgetopt.optimizer.problem.constraints import read_constraints
 
 
 @click.command()

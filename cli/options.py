@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-
 from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT, SolverSettings
 
@@ -69,9 +68,10 @@ def objective_from_options(model, objective, kpi_value, target_roi, target_kpi, 
 def solver_options(command=None, *, gap=None):
     """--gap (default ``gap``, else the library's) and --time-limit."""
     def decorate(command):
-        command = click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
-                               show_default=True, help="Seconds before the search stops and "
-                               "reports the gap it reached.")(command)
+        command = click.option("--time-limit", type=click.FloatRange(min=0),
+                               default=DEFAULT_TIME_LIMIT, show_default=True,
+                               help="Seconds before the search stops and reports the gap "
+                               "it reached.")(command)
         return click.option("--gap", type=click.FloatRange(min=0),
                             default=gap or DEFAULT_GAP_TOLERANCE, show_default=True,
                             help="Relative optimality gap at which the search stops.")(command)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import click
-
-from budgetopt.optimizer.allocate import plan_budget, resolve_budget
-from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE
-from budgetopt.optimizer.problem.constraints import read_constraints
-from budgetopt.optimizer.export import write_csv, write_json
-from budgetopt.optimizer.model.files import read_model
-from budgetopt.scenarios.seasonality import period_dates, read_seasonality
-
 from budgetopt.cli.options import solver_options, solver_settings
 from budgetopt.cli.tables import plan_table
+from budgetopt.optimizer.allocate import plan_budget, resolve_budget
+from budgetopt.optimizer.export import write_csv, write_json
+from budgetopt.optimizer.model.files import read_model
+from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE
+from budgetopt.scenarios.seasonality import period_dates, read_seasonality
+
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import click
-
-from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.tables import format_table, money, percent, ratio
 from budgetopt.scenarios.runner import run_cases, summary_frame, write_outputs
 from budgetopt.scenarios.scenario_file import read_scenarios
-
-from budgetopt.cli.options import solver_options, solver_settings
-from budgetopt.cli.tables import money, percent, ratio, format_table
 
 
 @click.command()
@@ -28,9 +25,6 @@ def scenarios(scenario_path, gap, time_limit, workers, out_dir):
     """
     scenario_set = read_scenarios(scenario_path)
     outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers)
-    if outcomes[0].result is None:
-        raise InfeasibleError(f"the base case has no solution, so no case can be compared "
-                              f"with it: {outcomes[0].error}")
     paths = write_outputs(outcomes, out_dir)
     frame = summary_frame(outcomes)
     rows = [[r.scenario, money(r.budget), money(o.result.total_spend) if o.result else "-",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import click
-
+from budgetopt.cli.tables import format_table
 from budgetopt.optimizer.export import write_csv
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
-
-from budgetopt.cli.tables import format_table
 
 
 @click.command()

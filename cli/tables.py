@@ -7,7 +7,7 @@ import math
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.report import LAYOUT_GEO, ChannelFit
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
+from budgetopt.optimizer.settings import MAX_LISTED
 
 __all__ = ["format_table", "allocation_table", "fit_table", "money"]
 
@@ -110,7 +110,7 @@ def frontier_table(frontier) -> str:
                  f"it the next unit of budget returns less than it costs")
     if frontier.infeasible:
         text += (f"\n{len(frontier.infeasible)} budget(s) cannot meet the rules and are left "
-                 f"out: {', '.join(money(b) for b in frontier.infeasible[:MAX_LISTED_PROBLEMS])}")
+                 f"out: {', '.join(money(b) for b in frontier.infeasible[:MAX_LISTED])}")
     return text
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-
 from budgetopt.optimizer.errors import ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem

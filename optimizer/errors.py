@@ -5,6 +5,8 @@ Every error a user can cause is an :class:`InputError` (bad file, bad value) or 
 with the message as-is, so messages name the file, line, column, channel or constraint.
 """
 
+MAX_COLLECTED = 20  # problems listed under one error's header
+
 __all__ = ["BudgetoptError", "InputError", "ParameterError", "InfeasibleError", "SolverError"]
 
 
@@ -14,7 +16,7 @@ class BudgetoptError(Exception):
     @classmethod
     def collected(cls, header: str, problems: list[str]) -> "BudgetoptError":
         """One error listing several problems under a header line."""
-        shown = problems[:20]
+        shown = problems[:MAX_COLLECTED]
         more = len(problems) - len(shown)
         lines = [header, *(f"  - {p}" for p in shown)]
         if more:

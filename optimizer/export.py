@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-
 from budgetopt.optimizer.files.atomic import atomic_path, atomic_write_text
 from budgetopt.optimizer.result.allocation import AllocationResult
 

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.constants import KPI_REVENUE
-from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.errors import InfeasibleError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.problem.objectives import PROFIT, Objective
 from budgetopt.optimizer.problem.allocation import build_problem
+from budgetopt.optimizer.problem.constraints import Constraints
+from budgetopt.optimizer.problem.objectives import PROFIT, Objective
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
@@ -56,7 +55,7 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
     """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
     if steps < 2:
         raise ParameterError("steps", f"must be at least 2, got {steps}.")
-    if not 0 <= start:
+    if not start >= 0:
         raise ParameterError("start", f"must be a budget >= 0, got {start:g}.")
     if not start < stop:
         raise ParameterError("stop", f"must be above the first budget {start:g}, got {stop:g}.")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["SolverSettings", "DEFAULT_GAP_TOLERANCE", "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT",
-           "MAX_LISTED_PROBLEMS", "PERIODS_PER_YEAR", "periods_per_year", "quarter_periods"]
+           "MAX_LISTED", "PERIODS_PER_YEAR", "periods_per_year", "quarter_periods"]
 
 DEFAULT_GAP_TOLERANCE = 1e-6  # relative optimality gap of allocations and frontiers
 PLAN_GAP_TOLERANCE = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below
 #                            the model's error
 DEFAULT_TIME_LIMIT = 60.0  # seconds before a search reports the gap it reached
-MAX_LISTED_PROBLEMS = 5  # rows or channels named per kind of problem in one error message
+MAX_LISTED = 5  # rows or channels named per kind of problem in one error message
 
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.model.adstock import geometric_adstock
 from budgetopt.optimizer.model.files import model_from_table
 from budgetopt.optimizer.model.media import MediaModel

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.errors import BudgetoptError
+from budgetopt.optimizer.errors import BudgetoptError, InfeasibleError
 from budgetopt.optimizer.export import write_allocation, write_csv
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
-
 from budgetopt.scenarios.scenario_file import Case, ScenarioSet
 
 __all__ = ["CaseOutcome", "run_cases", "summary_frame", "write_outputs", "file_names"]
@@ -53,16 +51,26 @@ def run_case(model: MediaModel, case: Case, settings: SolverSettings) -> CaseOut
 
 def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(),
               workers: int | None = None) -> list[CaseOutcome]:
-    """Every case, in file order; on several cores the cases run in parallel processes."""
+    """Every case, in file order; on several cores the cases run in parallel processes.
+
+    A case without a solution gets status ``infeasible`` and the others still run, but every
+    case is compared with the base, so an infeasible base is an :class:`InfeasibleError`.
+    """
     workers = workers or os.cpu_count() or 1
     model, cases = scenarios.model, scenarios.cases
     if workers == 1 or len(cases) == 1:
-        return [run_case(model, case, settings) for case in cases]
-    # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(cases)), mp_context=context) as pool:
-        futures = [pool.submit(run_case, model, case, settings) for case in cases]
-        return [future.result() for future in futures]
+        outcomes = [run_case(model, case, settings) for case in cases]
+    else:
+        # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(cases)),
+                                 mp_context=context) as pool:
+            futures = [pool.submit(run_case, model, case, settings) for case in cases]
+            outcomes = [future.result() for future in futures]
+    if outcomes[0].result is None:
+        raise InfeasibleError(f"the base case has no solution, so no case can be compared "
+                              f"with it: {outcomes[0].error}")
+    return outcomes
 
 
 def summary_frame(outcomes: list[CaseOutcome]) -> pd.DataFrame:

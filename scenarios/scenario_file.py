@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.problem.objectives import KPI, Objective
-from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 
 __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 

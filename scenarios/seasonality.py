@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean, table_line
 

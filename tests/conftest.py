@@ -2,6 +2,8 @@ import os
 
 import numpy as np
 import pytest
+from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.problem.allocation import AllocationProblem
 from hypothesis import settings
 
 # CI runs the property tests on a fixed example sequence so that a run is reproducible;
@@ -9,9 +11,6 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.problem.allocation import AllocationProblem
 
 
 def make_problem(families, beta, k, s=None, *, budget, lower=None, upper=None, min_if_on=None,

@@ -1,9 +1,8 @@
 """Independent reference solvers for tests: scalar, slow, simple."""
 
 import numpy as np
-from scipy.optimize import brentq
-
 from budgetopt.optimizer.model.curves import FAMILY_BY_CODE
+from scipy.optimize import brentq
 
 
 def channel_function(curves, i):
@@ -55,7 +54,8 @@ def grid_dynamic_programming(problem, points=2001):
         v = np.array([f(x) for x in grid])
         allowed = (grid >= problem.lower[i] - 1e-9) & (grid <= problem.upper[i] + 1e-9)
         if problem.min_if_on[i] > 0:
-            allowed &= (grid >= problem.min_if_on[i] - 1e-9) | ((grid == 0) & (problem.lower[i] <= 0))
+            off = (grid == 0) & (problem.lower[i] <= 0)
+            allowed &= (grid >= problem.min_if_on[i] - 1e-9) | off
         values.append(np.where(allowed, v, -np.inf))
     best = values[0].copy()
     for v in values[1:]:
@@ -74,7 +74,7 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
     optimum is an upper bound for max objectives (a lower bound on spend for ``target_kpi``).
     ``min_if_on`` uses binaries. Rules are the problem's linear rules.
     """
-    from scipy.optimize import LinearConstraint, Bounds, milp
+    from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = len(problem.names)
     curves = problem.curves
@@ -88,7 +88,8 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
     size = 3 * n  # x, y, z
     for i in range(n):
         hi = problem.upper[i]
-        points = np.unique(np.concatenate([np.geomspace(max(hi, 1e-9) * 1e-5, max(hi, 1e-9), tangents),
+        top = max(hi, 1e-9)
+        points = np.unique(np.concatenate([np.geomspace(top * 1e-5, top, tangents),
                                            np.linspace(0, hi, tangents)[1:]]))
         values = curves.channel_value(i, points)
         slopes = curves.channel_marginal(i, points)
@@ -100,7 +101,8 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
             add(row, -np.inf, v - s * t)
         committed = problem.min_if_on[i] > 0
         row = np.zeros(size)
-        row[i], row[2 * n + i] = 1.0, -max(problem.lower[i], problem.min_if_on[i]) if committed else 0
+        floor = max(problem.lower[i], problem.min_if_on[i])
+        row[i], row[2 * n + i] = 1.0, -floor if committed else 0
         if committed:
             add(row, 0.0, np.inf)
             row = np.zeros(size)

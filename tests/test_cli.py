@@ -9,11 +9,10 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.constants import ALLOCATION_COLUMNS
 from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
+from click.testing import CliRunner
 
 MODEL = {
     "format": "budgetopt-model/1", "kpi": {"name": "revenue", "type": "revenue"},

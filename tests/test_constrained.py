@@ -2,15 +2,13 @@
 
 import numpy as np
 import pytest
-
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
-from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.problem.allocation import build_problem
-
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.problem.objectives import Objective
 from reference import rules_hold, tangent_lp_reference
 
 CONCAVE = ["hill", "exponential", "logistic", "log"]

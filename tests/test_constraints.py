@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.errors import InfeasibleError, InputError
 from budgetopt.optimizer.problem.allocation import build_problem
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.synthetic import demo_truth_model
 
 

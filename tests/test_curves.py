@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from budgetopt.optimizer.model.curves import FAMILIES, CurveSet, register_family, CurveFamily
+from budgetopt.optimizer.model.curves import FAMILIES, CurveFamily, CurveSet, register_family
 
 PARAMS = {"hill": [(100.0, 50.0, 0.6), (100.0, 50.0, 1.0), (100.0, 50.0, 2.5)],
           "exponential": [(100.0, 50.0, 1.0)], "logistic": [(100.0, 50.0, 1.0)],

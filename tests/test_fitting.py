@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.fit.long import CurveFitter, NotFittedError, fit_long_history
 from budgetopt.optimizer.history.loaders import load_long_history

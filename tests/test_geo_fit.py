@@ -5,15 +5,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.errors import InputError
-from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
 from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.loaders import load_geo_history, load_wide_history
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.synthetic import simulate_geo_history, wide_truth_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
+from click.testing import CliRunner
 
 TRUTH = wide_truth_model()
 CHANNELS = {name: f"{name}_spend" for name in TRUTH.names}

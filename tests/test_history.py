@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.history.loaders import load_long_history, load_wide_history
 

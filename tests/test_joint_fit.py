@@ -5,13 +5,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.errors import InputError
-from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.model.files import read_model, write_model
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
 

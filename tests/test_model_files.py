@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.model.files import read_model, write_model
 
@@ -78,7 +77,8 @@ def channel(**changes):
 
 
 @pytest.mark.parametrize("entry,message", [
-    (channel(**{"curve.type": "hil"}), "channel 'tv': unknown curve type 'hil'; did you mean 'hill'?"),
+    (channel(**{"curve.type": "hil"}),
+     "channel 'tv': unknown curve type 'hil'; did you mean 'hill'?"),
     (channel(**{"curve.beta": -1.0}), "channel 'tv': beta must be > 0, got -1"),
     (channel(**{"curve.k": 0.0}), "channel 'tv': k must be > 0, got 0"),
     (channel(**{"curve.s": -2.0}), "channel 'tv': s must be > 0, got -2"),
@@ -142,7 +142,8 @@ def test_curves_csv_is_read_with_optional_columns(tmp_path):
 
 @pytest.mark.parametrize("body,message", [
     ("channel,type,beta\ntv,log,1\n", "missing column(s) k"),
-    ("channel,type,beta,k\ntv,log,abc,1\n", "line 2 (channel 'tv'): beta must be a number, got 'abc'"),
+    ("channel,type,beta,k\ntv,log,abc,1\n",
+     "line 2 (channel 'tv'): beta must be a number, got 'abc'"),
     ("channel,type,beta,k\ntv,cubic,1,1\n", "line 2 (channel 'tv'): unknown curve type 'cubic'"),
     ("channel,type,beta,k\ntv,hill,1,1\n", "line 2 (channel 'tv'): missing s"),
     ("channel,type,beta,k\ntv,log,1,1\ntv,log,1,1\n", "line 3 (channel 'tv'): duplicate channel"),

@@ -4,15 +4,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
-
-from budgetopt.optimizer.problem.constraints import constraints_from_dict
-from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.errors import InfeasibleError, InputError
-from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.allocate import plan_budget
+from budgetopt.optimizer.errors import InfeasibleError, InputError
+from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
+from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.scenarios.seasonality import read_seasonality
+from scipy.optimize import linprog
 
 
 def small_model(families=("log", "exponential", "hill"), s=(1.0, 1.0, 0.7),

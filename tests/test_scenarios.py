@@ -6,11 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.model.files import model_to_dict, read_model, write_model
+from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.synthetic import demo_truth_model
 from budgetopt.scenarios.runner import file_names, run_cases, summary_frame, write_outputs
@@ -86,6 +85,7 @@ def test_each_case_equals_optimize_by_hand(scenario_file):
         name = outcome.case.name
         if name == "no tv & dearer search":
             from dataclasses import replace
+
             from budgetopt.optimizer.problem.constraints import ChannelRules
             channels = dict(tv_free.channels, tv=ChannelRules(max=0.0, max_change=1.0))
             expected = allocate(model, 1e6, periods=13,
@@ -151,4 +151,5 @@ def test_shipped_examples_run(tmp_path):
 
 
 def test_shipped_example_model_is_the_demo_truth():
-    assert model_to_dict(read_model(EXAMPLES / "demo_model.json")) == model_to_dict(demo_truth_model())
+    shipped = read_model(EXAMPLES / "demo_model.json")
+    assert model_to_dict(shipped) == model_to_dict(demo_truth_model())

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from budgetopt.optimizer.constants import METHOD_KKT, OPTIMAL
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.solvers.separable import SeparableSolver
-
 from conftest import make_problem, random_problem
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import concave_reference, grid_dynamic_programming
 
 CONCAVE = ["hill", "exponential", "logistic", "log"]

@@ -24,10 +24,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, nnls
-
-from budgetopt.optimizer.fit.folds import (SELECTION_MARGIN, cv_order, interleaved_folds,
-                                           rolling_folds)
+from budgetopt.optimizer.fit.folds import (
+    SELECTION_MARGIN,
+    cv_order,
+    interleaved_folds,
+    rolling_folds,
+)
 from budgetopt.optimizer.fit.layout import ParameterLayout
 from budgetopt.optimizer.fit.priors import SATURATING_FAMILIES
 from budgetopt.optimizer.history.loaders import History
@@ -35,6 +37,7 @@ from budgetopt.optimizer.model.adstock import delayed_adstock, delayed_weights, 
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.seasonality import YEAR_DAYS, Seasonality, fourier_basis
+from scipy.optimize import least_squares, nnls
 
 __all__ = ["JointFitter", "FOURIER_ORDERS", "START_FAMILY"]
 

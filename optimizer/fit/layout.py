@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
-
 from budgetopt.optimizer.fit.priors import MAX_DECAY, PRIOR_WEIGHT, has_shape, shape_bounds
 
 __all__ = ["ParameterLayout", "DELAYED_DECAY", "MAX_PEAK", "K_RANGE"]

@@ -14,12 +14,15 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
-
 from budgetopt.optimizer.constants import KPI_CONVERSIONS, KPI_REVENUE
 from budgetopt.optimizer.errors import InputError, ParameterError
-from budgetopt.optimizer.fit.priors import (MAX_DECAY, PRIOR_WEIGHT, SATURATING_FAMILIES,
-                                            has_shape, shape_bounds)
+from budgetopt.optimizer.fit.priors import (
+    MAX_DECAY,
+    PRIOR_WEIGHT,
+    SATURATING_FAMILIES,
+    has_shape,
+    shape_bounds,
+)
 from budgetopt.optimizer.fit.quality import mape, r2
 from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.adstock import geometric_adstock
@@ -27,6 +30,7 @@ from budgetopt.optimizer.model.curves import FAMILIES, CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.model.report import LAYOUT_LONG, ChannelFit, FitReport
 from budgetopt.optimizer.settings import quarter_periods
+from scipy.optimize import least_squares
 
 __all__ = ["CurveFitter", "NotFittedError", "fit_long_history"]
 
@@ -48,7 +52,7 @@ class CurveFitter:
     n_starts: int = 6
     seed: int = 0
 
-    def fit(self, spend, outcome) -> "CurveFitter":
+    def fit(self, spend, outcome) -> CurveFitter:
         x, y = np.asarray(spend, float), np.asarray(outcome, float)
         if x.shape != y.shape or x.ndim != 1:
             raise ValueError("`spend` and `outcome` must be 1-d arrays of equal length.")

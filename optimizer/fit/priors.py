@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from budgetopt.optimizer.model.curves import FAMILIES
 
 __all__ = ["SATURATING_FAMILIES", "MAX_DECAY", "PRIOR_WEIGHT", "shape_bounds", "has_shape"]

@@ -13,8 +13,6 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.fit.folds import SELECTION_MARGIN
@@ -26,6 +24,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.model.report import LAYOUT_GEO, LAYOUT_WIDE, ChannelFit, FitReport
 from budgetopt.optimizer.settings import periods_per_year, quarter_periods
+from threadpoolctl import threadpool_limits
 
 __all__ = ["fit_wide_history", "WEAK_SIGNAL"]
 

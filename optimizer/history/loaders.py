@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean, table_line
-from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
+from budgetopt.optimizer.settings import MAX_LISTED
 
 __all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
            "with_holidays", "MIN_PERIODS"]
@@ -105,14 +104,14 @@ def load_geo_history(path, *, date: str, geo: str, kpi: str, channels: dict[str,
     problems: list[str] = []
     dates = _dates(frame, date, path, problems, unique=False)
     geos = frame[geo].str.strip()
-    for i in np.flatnonzero((geos == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero((geos == "").to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{geo}': empty geo name")
     kpi_values = _numeric(frame, kpi, problems)
     spend = np.column_stack([_numeric(frame, column, problems, non_negative=True)
                              for column in channels.values()])
     control_frame = _controls(frame, controls, problems)
     sizes = _numeric(frame, population, problems) if population else np.ones(len(frame))
-    for i in np.flatnonzero(~(sizes > 0))[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero(~(sizes > 0))[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{population}': population must be > 0")
     _raise(path, problems)
     keys = pd.DataFrame({"geo": geos, "date": dates, "line": table_line(frame.index)})
@@ -163,7 +162,7 @@ def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: st
     spend_values = _numeric(frame, spend, problems, non_negative=True)
     kpi_values = _numeric(frame, kpi, problems, non_negative=True)
     names = frame[channel].str.strip()
-    for i in np.flatnonzero((names == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero((names == "").to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{channel}': empty channel name")
     _raise(path, problems)
     present = list(dict.fromkeys(names))
@@ -225,26 +224,29 @@ def _require_columns(frame: pd.DataFrame, path, columns) -> None:
 def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
     raw = frame[column].str.strip()
     values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-    for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{column}': empty cell; fill in a number")
-    for i in np.flatnonzero((np.isnan(values) | np.isinf(values)) & (raw != "").to_numpy())[:MAX_LISTED_PROBLEMS]:
-        problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a number")
+    unreadable = (np.isnan(values) | np.isinf(values)) & (raw != "").to_numpy()
+    for i in np.flatnonzero(unreadable)[:MAX_LISTED]:
+        problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a "
+                        f"number")
     if non_negative:
-        for i in np.flatnonzero(values < 0)[:MAX_LISTED_PROBLEMS]:
-            problems.append(f"line {table_line(i)}, column '{column}': negative value {values[i]:g}; "
-                            f"spend and outcomes must be >= 0")
+        for i in np.flatnonzero(values < 0)[:MAX_LISTED]:
+            problems.append(f"line {table_line(i)}, column '{column}': negative value "
+                            f"{values[i]:g}; spend and outcomes must be >= 0")
     return values
 
 
 def _dates(frame, column, path, problems, *, unique=True) -> pd.Series:
     raw = frame[column].str.strip()
     dates = pd.to_datetime(raw, errors="coerce", format="mixed")
-    for i in np.flatnonzero(dates.isna().to_numpy())[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero(dates.isna().to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a date "
                         f"(use YYYY-MM-DD)")
     if unique:
-        for i in np.flatnonzero((dates.duplicated() & dates.notna()).to_numpy())[:MAX_LISTED_PROBLEMS]:
-            problems.append(f"line {table_line(i)}, column '{column}': date {raw.iloc[i]} appears twice")
+        for i in np.flatnonzero((dates.duplicated() & dates.notna()).to_numpy())[:MAX_LISTED]:
+            problems.append(f"line {table_line(i)}, column '{column}': date {raw.iloc[i]} "
+                            f"appears twice")
     return dates
 
 
@@ -253,9 +255,9 @@ def _controls(frame, controls, problems) -> pd.DataFrame:
     columns = {}
     for column in controls:
         raw = frame[column].str.strip()
-        for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED_PROBLEMS]:
-            problems.append(f"line {table_line(i)}, column '{column}': empty cell in a control; fill it "
-                            f"in (0 for no event)")
+        for i in np.flatnonzero((raw == "").to_numpy())[:MAX_LISTED]:
+            problems.append(f"line {table_line(i)}, column '{column}': empty cell in a "
+                            f"control; fill it in (0 for no event)")
         values = pd.to_numeric(raw, errors="coerce")
         if values[raw != ""].notna().all():
             columns[column] = values.to_numpy(float)

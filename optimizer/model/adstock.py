@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-__all__ = ["ADSTOCK_TYPES", "DELAYED_LENGTH", "geometric_adstock", "delayed_weights", "delayed_adstock",
-           "steady_state_scale", "adstock_kernel", "carry_profile"]
+__all__ = ["ADSTOCK_TYPES", "DELAYED_LENGTH", "geometric_adstock", "delayed_weights",
+           "delayed_adstock", "steady_state_scale", "adstock_kernel", "carry_profile"]
 
 ADSTOCK_TYPES = ("geometric", "delayed")
 DELAYED_LENGTH = 13  # periods a delayed adstock's kernel spans (a quarter of weeks)

@@ -252,7 +252,7 @@ class CurveSet:
     s: np.ndarray
 
     @classmethod
-    def from_lists(cls, families, beta, k=None, s=None) -> "CurveSet":
+    def from_lists(cls, families, beta, k=None, s=None) -> CurveSet:
         n = len(families)
         codes = np.array([family(name).code for name in families], dtype=np.int8)
         as_array = lambda values: np.ones(n) if values is None else np.asarray(values, float)
@@ -265,7 +265,7 @@ class CurveSet:
     def family_names(self) -> list[str]:
         return [FAMILY_BY_CODE[code].name for code in self.family]
 
-    def subset(self, index) -> "CurveSet":
+    def subset(self, index) -> CurveSet:
         return CurveSet(self.family[index], self.beta[index], self.k[index], self.s[index])
 
     def scaled(self, x_scale, y_scale) -> CurveSet:

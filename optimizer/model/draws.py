@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
 

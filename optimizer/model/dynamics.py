@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from budgetopt.optimizer.model.adstock import DELAYED_LENGTH
 from budgetopt.optimizer.model.media import MediaModel
 

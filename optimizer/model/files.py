@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.atomic import atomic_write_text
@@ -24,7 +23,7 @@ from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.model.report import FitReport
 from budgetopt.optimizer.model.seasonality import Seasonality
-from budgetopt.optimizer.settings import MAX_LISTED_PROBLEMS
+from budgetopt.optimizer.settings import MAX_LISTED
 
 __all__ = ["read_model", "write_model", "model_to_dict", "model_from_table"]
 
@@ -90,7 +89,8 @@ def _read_model_json(path: Path) -> MediaModel:
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object with 'format' and 'channels'.")
     if data.get("format") != MODEL_FORMAT:
-        raise InputError(f"{path}: 'format' must be \"{MODEL_FORMAT}\", got {data.get('format')!r}.")
+        raise InputError(f"{path}: 'format' must be \"{MODEL_FORMAT}\", got "
+                         f"{data.get('format')!r}.")
     channels = data.get("channels")
     if not isinstance(channels, list) or not channels:
         raise InputError(f"{path}: 'channels' must be a non-empty list.")
@@ -193,13 +193,14 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
     names = frame["channel"].astype(str).str.strip()
     if (names == "").any() or frame["channel"].isna().any():
         bad = np.flatnonzero(frame["channel"].isna().to_numpy() | (names == "").to_numpy())
-        problems += [f"{where(i)}: empty channel name" for i in bad[:MAX_LISTED_PROBLEMS]]
+        problems += [f"{where(i)}: empty channel name" for i in bad[:MAX_LISTED]]
     duplicated = names[names.duplicated(keep="first")]
-    problems += [f"{where(i)}: duplicate channel name '{n}'" for i, n in duplicated.items()][:MAX_LISTED_PROBLEMS]
+    problems += [f"{where(i)}: duplicate channel name '{n}'"
+                 for i, n in duplicated.items()][:MAX_LISTED]
 
     families = frame["type"].astype(str).str.strip().str.lower()
     unknown = ~families.isin(list(FAMILIES))
-    for i in np.flatnonzero(unknown.to_numpy())[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero(unknown.to_numpy())[:MAX_LISTED]:
         advice = did_you_mean(families.iloc[i], FAMILIES, f"use one of {', '.join(FAMILIES)}")
         problems.append(f"{where(i)}: unknown curve type {frame['type'].iloc[i]!r}; {advice}")
     families = families.where(~unknown, "linear")
@@ -212,22 +213,25 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
         values = parameters[slot]
         bad = np.flatnonzero(declared[slot] & ~(values > 0) & ~np.isnan(values))
         problems += [f"{where(i)}: {slot} must be > 0, got {values[i]:g}"
-                     for i in bad[:MAX_LISTED_PROBLEMS]]
+                     for i in bad[:MAX_LISTED]]
 
     decay = _numbers(frame, "decay", where, problems, required=False, default=np.nan)
     bad = np.flatnonzero(~np.isnan(decay) & ~((decay >= 0) & (decay < 1)))
-    problems += [f"{where(i)}: adstock decay must be in [0, 1), got {decay[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+    problems += [f"{where(i)}: adstock decay must be in [0, 1), got {decay[i]:g}"
+                 for i in bad[:MAX_LISTED]]
     normalized = _flags(frame, "normalized", where, problems)
     current = _numbers(frame, "current_spend", where, problems, required=False, default=np.nan)
     bad = np.flatnonzero(current < 0)
-    problems += [f"{where(i)}: current_spend must be >= 0, got {current[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+    problems += [f"{where(i)}: current_spend must be >= 0, got {current[i]:g}"
+                 for i in bad[:MAX_LISTED]]
     carry_in = _numbers(frame, "carry_in", where, problems, required=False, default=0.0)
     peak = _numbers(frame, "peak", where, problems, required=False, default=np.nan)
     bad = np.flatnonzero(~np.isnan(peak) & ~((peak >= 0) & (peak <= DELAYED_LENGTH - 1)))
     problems += [f"{where(i)}: adstock peak must be in [0, {DELAYED_LENGTH - 1}], got "
-                 f"{peak[i]:g}" for i in bad[:MAX_LISTED_PROBLEMS]]
+                 f"{peak[i]:g}" for i in bad[:MAX_LISTED]]
     bad = np.flatnonzero(~np.isnan(peak) & ~(decay > 0))
-    problems += [f"{where(i)}: a delayed adstock's decay must be in (0, 1)" for i in bad[:MAX_LISTED_PROBLEMS]]
+    problems += [f"{where(i)}: a delayed adstock's decay must be in (0, 1)"
+                 for i in bad[:MAX_LISTED]]
     if problems:
         raise InputError.collected(f"{path}: invalid channel definitions:", problems)
     recent = np.zeros((len(frame), DELAYED_LENGTH - 1))
@@ -259,10 +263,10 @@ def _numbers(frame, column, where, problems, *, required, default=np.nan) -> np.
     missing = raw.isna().to_numpy()
     invalid = np.isnan(values) & ~missing
     invalid |= np.isinf(values)
-    for i in np.flatnonzero(invalid)[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero(invalid)[:MAX_LISTED]:
         problems.append(f"{where(i)}: {column} must be a number, got {raw.iloc[i]!r}")
     required = np.broadcast_to(required, missing.shape)
-    for i in np.flatnonzero(missing & required)[:MAX_LISTED_PROBLEMS]:
+    for i in np.flatnonzero(missing & required)[:MAX_LISTED]:
         problems.append(f"{where(i)}: missing {column}")
     return np.where(missing, default, values)
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
 from budgetopt.optimizer.constants import KPI_REVENUE
-from budgetopt.optimizer.model.adstock import (DELAYED_LENGTH, adstock_kernel, carry_profile,
-                                               steady_state_scale)
+from budgetopt.optimizer.model.adstock import (
+    DELAYED_LENGTH,
+    adstock_kernel,
+    carry_profile,
+    steady_state_scale,
+)
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.report import FitReport
@@ -91,7 +94,7 @@ class MediaModel:
         """Response over ``periods`` periods to a total spend spread evenly over them."""
         return self.steady_state_curves(efficiency).scaled(1.0 / periods, float(periods))
 
-    def with_current_spend(self, current_spend) -> "MediaModel":
+    def with_current_spend(self, current_spend) -> MediaModel:
         return replace(self, current_spend=np.asarray(current_spend, float))
 
     @property

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from budgetopt.optimizer.problem.constraints import Constraints
-from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.errors import InfeasibleError, InputError, ParameterError
+from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import Objective
 
 __all__ = ["AllocationProblem", "LinearRule", "build_problem"]
@@ -167,10 +166,10 @@ def linear_rules(constraints: Constraints, names, *, exact_budget: float | None)
                 continue
             bound = {"lower": 0.0} if key == "min_share" else {"upper": 0.0}
             if exact_budget is not None:
-                bound = {k: share * exact_budget for k in bound}
+                bound = dict.fromkeys(bound, share * exact_budget)
                 row(f"{where} {key}", members, **bound)
             else:
-                weights = {i: -share for i in everyone}
+                weights = dict.fromkeys(everyone, -share)
                 for i in members:
                     weights[i] += 1.0
                 row(f"{where} {key}", weights, **bound)

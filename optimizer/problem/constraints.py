@@ -261,7 +261,9 @@ def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
     if rules.fixed is not None:
         for bound in ("min", "max"):
             limit = getattr(rules, bound)
-            if limit is not None and (rules.fixed < limit if bound == "min" else rules.fixed > limit):
+            if limit is None:
+                continue
+            if rules.fixed < limit if bound == "min" else rules.fixed > limit:
                 problems.append(f"channels.{name}: fixed ({rules.fixed:,.2f}) is outside "
                                 f"{bound} ({limit:,.2f}); drop one of them")
     return rules

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem

@@ -7,12 +7,10 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-
-from budgetopt.optimizer.constants import (ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF,
-                                           AT_UPPER)
+from budgetopt.optimizer.constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
 from budgetopt.optimizer.problem.allocation import AllocationProblem
-from budgetopt.optimizer.result.uncertainty import PlanUncertainty
 from budgetopt.optimizer.result.certificate import Certificate
+from budgetopt.optimizer.result.uncertainty import PlanUncertainty
 
 __all__ = ["AllocationResult", "ShadowPrice"]
 

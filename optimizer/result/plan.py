@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from budgetopt.optimizer.result.certificate import Certificate
 
 __all__ = ["PlanResult"]

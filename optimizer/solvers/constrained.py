@@ -12,18 +12,28 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pulp
-
 from budgetopt.optimizer.constants import METHOD_LP, METHOD_MILP
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.result.allocation import AllocationResult, ShadowPrice
-from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT
 from budgetopt.optimizer.result.certificate import certify
+from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT
 from budgetopt.optimizer.solvers.infeasibility import explain_infeasible
-from budgetopt.optimizer.solvers.lp_engine import (CurveTerms, PiecewiseModel, make_solver,
-                                                   solve_certified, term_row)
-from budgetopt.optimizer.solvers.rules import (BUDGET, LOWER, UPPER, RuleKey, RuleKind,
-                                               add_budget_and_rules)
+from budgetopt.optimizer.solvers.lp_engine import (
+    CurveTerms,
+    PiecewiseModel,
+    make_solver,
+    solve_certified,
+    term_row,
+)
+from budgetopt.optimizer.solvers.rules import (
+    BUDGET,
+    LOWER,
+    UPPER,
+    RuleKey,
+    RuleKind,
+    add_budget_and_rules,
+)
 from budgetopt.optimizer.solvers.separable import SeparableSolver
 
 __all__ = ["ConstrainedSolver"]

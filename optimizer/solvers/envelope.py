@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
-
 from budgetopt.optimizer.model.curves import CurveSet
+from scipy.optimize import brentq
 
 __all__ = ["Domains", "Envelope", "Relaxation", "solve_relaxation"]
 
@@ -28,7 +27,7 @@ class Domains:
     hi: np.ndarray
     off: np.ndarray
 
-    def with_channel(self, i: int, lo: float, hi: float, off: bool) -> "Domains":
+    def with_channel(self, i: int, lo: float, hi: float, off: bool) -> Domains:
         lo_, hi_, off_ = self.lo.copy(), self.hi.copy(), self.off.copy()
         lo_[i], hi_[i], off_[i] = lo, hi, off
         return Domains(lo_, hi_, off_)
@@ -51,7 +50,7 @@ class Envelope:
             slope = np.where(c > a, (f_c - f_a) / (c - a), np.inf)
         return a, c, f_a, f_c, slope
 
-    def with_channel(self, i: int, lo: float, hi: float, off: bool) -> "Envelope":
+    def with_channel(self, i: int, lo: float, hi: float, off: bool) -> Envelope:
         """The envelope after replacing channel ``i``'s domain (other channels are reused)."""
         domains = self.domains.with_channel(i, lo, hi, off)
         one = self.curves.subset([i])

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pulp
-
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.solvers.lp_engine import make_solver
 from budgetopt.optimizer.solvers.rules import BUDGET, RuleKey, RuleKind, add_budget_and_rules
@@ -90,7 +89,7 @@ def _arithmetic_conflict(problem: AllocationProblem) -> str | None:
 
 
 def _feasible(problem: AllocationProblem, active: set[RuleKey], time_limit: float) -> bool:
-    """Whether some spend meets the ``active`` rules (channels' other bounds relaxed to 0..budget)."""
+    """Whether some spend meets the ``active`` rules (other bounds relaxed to 0..budget)."""
     lp = pulp.LpProblem("feasibility", pulp.LpMinimize)
     spend = []
     for i in range(len(problem.names)):

@@ -18,15 +18,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Callable
 
 import numpy as np
 import pulp
-
-from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.errors import SolverError
+from budgetopt.optimizer.model.curves import CurveSet
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver",
            "term_row"]

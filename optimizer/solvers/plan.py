@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import pulp
-
 from budgetopt.optimizer.constants import METHOD_PLAN
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
@@ -25,10 +24,20 @@ from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
 from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message, named_rules
-from budgetopt.optimizer.solvers.lp_engine import (CurveTerms, PiecewiseModel, make_solver,
-                                                   solve_certified)
-from budgetopt.optimizer.solvers.rules import (LOWER, UPPER, RuleKey, RuleKind,
-                                               add_budget_and_rules, add_channel_totals)
+from budgetopt.optimizer.solvers.lp_engine import (
+    CurveTerms,
+    PiecewiseModel,
+    make_solver,
+    solve_certified,
+)
+from budgetopt.optimizer.solvers.rules import (
+    LOWER,
+    UPPER,
+    RuleKey,
+    RuleKind,
+    add_budget_and_rules,
+    add_channel_totals,
+)
 
 __all__ = ["solve_plan", "PLAN_SETTINGS"]
 

@@ -12,7 +12,6 @@ from enum import Enum
 
 import numpy as np
 import pulp
-
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 
 __all__ = ["RuleKind", "RuleKey", "BUDGET", "LOWER", "UPPER", "add_budget_and_rules",

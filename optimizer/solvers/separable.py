@@ -16,13 +16,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 from budgetopt.optimizer.constants import METHOD_BRANCH_AND_BOUND, METHOD_KKT
 from budgetopt.optimizer.errors import InfeasibleError, SolverError
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.settings import DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT
 from budgetopt.optimizer.result.certificate import certify
+from budgetopt.optimizer.settings import (
+    DEFAULT_GAP_TOLERANCE,
+    DEFAULT_TIME_LIMIT,
+    MAX_LISTED,
+)
 from budgetopt.optimizer.solvers.envelope import Domains, Envelope, Relaxation, solve_relaxation
 
 __all__ = ["SeparableSolver"]
@@ -171,5 +174,5 @@ def _ends(envelope: Envelope, i: int):
 def _no_combination_message(problem: AllocationProblem) -> str:
     committed = [problem.names[i] for i in np.flatnonzero(problem.can_switch_off)]
     return (f"no allocation spends exactly {problem.budget:,.2f}: with the minimum commitments "
-            f"(min_if_on) of {', '.join(committed[:5]) or 'the channels'}, the channels' "
+            f"(min_if_on) of {', '.join(committed[:MAX_LISTED]) or 'the channels'}, the channels' "
             f"allowed amounts cannot add up to the budget; change the budget or a commitment.")

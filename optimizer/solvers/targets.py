@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import brentq
-
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
+from scipy.optimize import brentq
 
 __all__ = ["search_spend"]
 
