@@ -67,17 +67,76 @@ def grid_dynamic_programming(problem, points=2001):
     return best[-1]
 
 
-def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
+def reference_rules(model, budget, rules, *, exact_budget=True, periods=1):
+    """Bounds and linear rows straight from a constraints table (a dict as in the TOML file),
+    written here again so that a reference never takes the project's own rule rows.
+
+    Returns (lower, upper, min_if_on, rows) with rows a list of (coefficients, low, high) over
+    the spend vector.
+    """
+    names = list(model.names)
+    n = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    lower, upper, min_if_on = np.zeros(n), np.full(n, float(budget)), np.zeros(n)
+    for name, table in rules.get("channels", {}).items():
+        i = index[name]
+        current = model.current_spend[i] * periods
+        if "min" in table:
+            lower[i] = table["min"]
+        if "max" in table:
+            upper[i] = min(upper[i], table["max"])
+        if "max_change" in table:
+            lower[i] = max(lower[i], current * (1 - table["max_change"]))
+            upper[i] = min(upper[i], current * (1 + table["max_change"]))
+        if "fixed" in table:
+            lower[i] = upper[i] = table["fixed"]
+        min_if_on[i] = table.get("min_if_on", 0.0)
+    groups = {g["name"]: g["channels"] for g in rules.get("groups", [])}
+    rows = []
+
+    def members(side):
+        row = np.zeros(n)
+        for name in groups.get(side, [side]):
+            row[index[name]] += 1.0
+        return row
+
+    for group in rules.get("groups", []):
+        row = members(group["name"])
+        if "min" in group or "max" in group:
+            rows.append((row, group.get("min", -np.inf), group.get("max", np.inf)))
+        for key, side in (("min_share", "low"), ("max_share", "high")):
+            if key not in group:
+                continue
+            share = group[key]
+            if exact_budget:
+                bound = share * budget
+                rows.append((row, bound, np.inf) if side == "low" else (row, -np.inf, bound))
+            else:
+                dense = row - share
+                rows.append((dense, 0.0, np.inf) if side == "low" else (dense, -np.inf, 0.0))
+    for ratio in rules.get("ratios", []):
+        for key in ("min", "max"):
+            if key in ratio:
+                row = members(ratio["numerator"]) - ratio[key] * members(ratio["denominator"])
+                rows.append((row, 0.0, np.inf) if key == "min" else (row, -np.inf, 0.0))
+    return lower, upper, min_if_on, rows
+
+
+def tangent_lp_reference(model, budget, rules, *, kind="kpi", target=None, kpi_value=1.0,
+                         periods=1, tangents=400):
     """Certified bounds from scipy's MILP on dense tangents: (upper bound, spend at it).
 
     Variables are spend x and response bounds y; y_i <= tangent of f_i at many points, so the
     optimum is an upper bound for max objectives (a lower bound on spend for ``target_kpi``).
-    ``min_if_on`` uses binaries. Rules are the problem's linear rules.
+    ``min_if_on`` uses binaries. Bounds and rules come from ``rules`` by
+    :func:`reference_rules`, not from the project's problem.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    n = len(problem.names)
-    curves = problem.curves
+    n = len(model.names)
+    curves = model.horizon_curves(periods)
+    lower, upper, min_if_on, rule_rows = reference_rules(
+        model, budget, rules, exact_budget=kind == "kpi", periods=periods)
     rows, lows, highs = [], [], []
 
     def add(row, low, high):
@@ -87,7 +146,7 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
 
     size = 3 * n  # x, y, z
     for i in range(n):
-        hi = problem.upper[i]
+        hi = upper[i]
         top = max(hi, 1e-9)
         points = np.unique(np.concatenate([np.geomspace(top * 1e-5, top, tangents),
                                            np.linspace(0, hi, tangents)[1:]]))
@@ -99,11 +158,9 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
             row = np.zeros(size)
             row[n + i], row[i] = 1.0, -s
             add(row, -np.inf, v - s * t)
-        committed = problem.min_if_on[i] > 0
-        row = np.zeros(size)
-        floor = max(problem.lower[i], problem.min_if_on[i])
-        row[i], row[2 * n + i] = 1.0, -floor if committed else 0
-        if committed:
+        if min_if_on[i] > 0:
+            row = np.zeros(size)
+            row[i], row[2 * n + i] = 1.0, -max(lower[i], min_if_on[i])
             add(row, 0.0, np.inf)
             row = np.zeros(size)
             row[i], row[2 * n + i] = 1.0, -hi
@@ -113,42 +170,38 @@ def tangent_lp_reference(problem, *, kind="kpi", target=None, tangents=400):
     response = np.zeros(size)
     response[n:2 * n] = 1.0
     if kind == "kpi":
-        add(total, problem.budget, problem.budget)
+        add(total, budget, budget)
     else:
-        add(total, -np.inf, problem.budget)
+        add(total, -np.inf, budget)
     if kind == "target_kpi":
         add(response, target, np.inf)
     if kind == "target_roi":
         add(response - target * total, 0.0, np.inf)
-    for rule in problem.rules:
+    for coef, low, high in rule_rows:
         row = np.zeros(size)
-        np.add.at(row, rule.index, rule.coef)
-        add(row, rule.lower, rule.upper)
-    lower = np.concatenate([np.where(problem.min_if_on > 0, 0.0, problem.lower),
-                            np.full(n, -np.inf), np.zeros(n)])
-    upper = np.concatenate([problem.upper, np.full(n, np.inf), np.ones(n)])
-    price = {"profit": problem.price, "target_mroi": problem.price}.get(kind, 0.0)
-    if kind == "target_kpi":
-        cost = total.copy()
-    else:
-        cost = -(response - price * total)
-    integrality = np.concatenate([np.zeros(2 * n), (problem.min_if_on > 0).astype(float)])
+        row[:n] = coef
+        add(row, low, high)
+    bounds = Bounds(np.concatenate([np.where(min_if_on > 0, 0.0, lower), np.full(n, -np.inf),
+                                    np.zeros(n)]),
+                    np.concatenate([upper, np.full(n, np.inf), np.ones(n)]))
+    price = {"profit": 1.0 / kpi_value, "target_mroi": target}.get(kind, 0.0)
+    cost = total.copy() if kind == "target_kpi" else -(response - price * total)
+    integrality = np.concatenate([np.zeros(2 * n), (min_if_on > 0).astype(float)])
     result = milp(cost, constraints=LinearConstraint(np.array(rows), lows, highs),
-                  bounds=Bounds(lower, upper), integrality=integrality,
-                  options={"mip_rel_gap": 1e-9})
+                  bounds=bounds, integrality=integrality, options={"mip_rel_gap": 1e-9})
     assert result.success, result.message
-    x = result.x[:n]
     bound = -result.fun if kind != "target_kpi" else result.fun
-    return bound, x
+    return bound, result.x[:n]
 
 
-def rules_hold(problem, spend, rel=1e-6):
-    """Every bound, commitment and rule of the problem holds at ``spend`` (relative tolerance)."""
-    scale = max(problem.budget, 1.0)
-    tol = rel * scale
-    ok = np.all(spend >= problem.lower - tol) and np.all(spend <= problem.upper + tol)
-    ok &= np.all((spend <= tol) | (spend >= problem.min_if_on - tol))
-    for rule in problem.rules:
-        activity = rule.activity(spend)
-        ok &= rule.lower - tol <= activity <= rule.upper + tol
+def rules_hold(model, budget, rules, spend, *, exact_budget=True, rel=1e-6):
+    """Every bound, commitment and rule of the constraints table holds at ``spend``."""
+    lower, upper, min_if_on, rows = reference_rules(model, budget, rules,
+                                                    exact_budget=exact_budget)
+    tol = rel * max(budget, 1.0)
+    ok = np.all(spend >= np.where(min_if_on > 0, 0.0, lower) - tol)
+    ok &= np.all(spend <= upper + tol)
+    ok &= np.all((spend <= tol) | (spend >= np.maximum(min_if_on, lower) - tol))
+    for coef, low, high in rows:
+        ok &= low - tol <= coef @ spend <= high + tol
     return bool(ok)

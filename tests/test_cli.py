@@ -14,6 +14,8 @@ from budgetopt.optimizer.constants import ALLOCATION_COLUMNS
 from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
 from click.testing import CliRunner
 
+pytestmark = pytest.mark.cli
+
 MODEL = {
     "format": "budgetopt-model/1", "kpi": {"name": "revenue", "type": "revenue"},
     "channels": [

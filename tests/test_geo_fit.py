@@ -14,6 +14,7 @@ from budgetopt.optimizer.synthetic import simulate_geo_history, wide_truth_model
 from budgetopt.scenarios.seasonality import seasonality_from_model
 from click.testing import CliRunner
 
+pytestmark = pytest.mark.slow
 TRUTH = wide_truth_model()
 CHANNELS = {name: f"{name}_spend" for name in TRUTH.names}
 
