@@ -122,13 +122,8 @@ class JointFitter:
         """Scaled per-head KPI rows (geo-major) and spend (geos x periods x channels)."""
         if history.kpi is None:
             raise ValueError("a wide history (one KPI column) is needed")
-        panel = history.panel
-        if panel is None:
-            kpi = np.asarray(history.kpi, float)[None, :]
-            self.spend_ = history.spend.to_numpy(float)[None, :, :]
-            self.size_ = np.ones(1)
-        else:
-            kpi, self.spend_, self.size_ = panel.kpi, panel.spend, panel.population
+        panel = history.as_panel()
+        kpi, self.spend_, self.size_ = panel.kpi, panel.spend, panel.population
         y = kpi / self.size_[:, None]
         x = self.spend_ / self.size_[:, None, None]
         self.channels_ = history.channels
@@ -150,16 +145,15 @@ class JointFitter:
         """National: intercept, trend, yearly Fourier terms (order by rolling CV), controls.
         Geo panel: intercept, geo and week effects (the week absorbs trend and season),
         controls, with interleaved folds."""
+        panel = history.as_panel()
+        controls = [panel.controls[:, :, j].ravel() for j in range(len(self.control_names_))]
         if history.panel is None:
-            controls = [history.controls[name].to_numpy(float) for name in self.control_names_]
             folds = rolling_folds(len(self.days_))
             columns = lambda order: _national_columns(self.days_, order, controls)
             order = cv_order(lambda o: np.column_stack([columns(o), self.screening_]),
                              self.y_, self.fourier_orders, folds)
             design = columns(order)
             return Baseline(design, folds, order, design.shape[1] - len(controls))
-        controls = [history.panel.controls[:, :, j].ravel()
-                    for j in range(len(self.control_names_))]
         geo, week = np.indices(self.shape_)
         design = np.column_stack([
             np.ones(geo.size),

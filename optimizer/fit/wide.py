@@ -83,7 +83,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     total_media = fitter.media_series().sum(axis=0)
     draw_mroi = np.array([m.steady_state_curves().marginal(current)
                           for m in model.draw_models()])
-    panel = history.panel
+    is_panel = fitter.baseline_design_.is_panel
     channels = {n: ChannelFit(
         family=fitter.family_[c], kpi_share=float(total_media[c] / fitted.sum()),
         roi=float(steady.value(current)[c] / current[c]) if current[c] else None,
@@ -95,11 +95,11 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     seconds = {k: round(v, 3) for k, v in fitter.timings_.items()}
     seconds["total"] = round(time.perf_counter() - started, 3)
     report = FitReport(
-        layout=LAYOUT_WIDE if panel is None else LAYOUT_GEO,
+        layout=LAYOUT_GEO if is_panel else LAYOUT_WIDE,
         method="joint fit: variable projection (non-negative least squares inside bounded "
                "nonlinear least squares), " + (
                    "yearly Fourier order and family per channel by rolling-origin "
-                   "cross-validation" if panel is None else
+                   "cross-validation" if not is_panel else
                    "geo and week effects, family per channel by interleaved cross-validation")
                + f", {adstock} adstock, {bootstrap} block-bootstrap draws",
         fourier_order=fitter.fourier_order_, r2=r2(y, fitted), mape=mape(y, fitted),
@@ -107,8 +107,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         periods=len(history), channels=channels,
         baseline_share=float(fitter.baseline_series().sum() / fitted.sum()),
         controls=tuple(fitter.control_names_), warnings=tuple(notes), seconds=seconds,
-        **({} if panel is None else {
-            "geos": len(panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
+        **({} if not is_panel else {
+            "geos": len(history.panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
             "description": "per head: geo and week effects + controls + media curves; "
                            "national curves assume spend split across geos by population"}))
     return replace(model, fit=report)
@@ -156,7 +156,7 @@ def _identification_warnings(history: History, fitter: JointFitter, signal) -> l
             notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
                          f"the noise; its curve and marginal ROI are uncertain (see the "
                          f"bootstrap range)")
-        if history.panel is not None:  # week effects: identified across geos, not over time
+        if fitter.baseline_design_.is_panel:  # week effects: identified across geos
             continue
         seasonal = fitter.baseline_[:, :2 + 2 * fitter.fourier_order_]
         solution, *_ = np.linalg.lstsq(seasonal, series, rcond=None)

@@ -56,6 +56,16 @@ class History:
     def channels(self) -> list[str]:
         return list(self.spend.columns)
 
+    def as_panel(self) -> GeoPanel:
+        """The history as a geo panel; a national history is a panel of one geo of size 1."""
+        if self.panel is not None:
+            return self.panel
+        controls = (np.zeros((1, len(self), 0)) if self.controls is None
+                    else self.controls.to_numpy(float)[None, :, :])
+        return GeoPanel(geos=("national",), kpi=np.asarray(self.kpi, float)[None, :],
+                        spend=self.spend.to_numpy(float)[None, :, :], controls=controls,
+                        population=np.ones(1))
+
     @property
     def period(self) -> str:
         """'week', 'day', 'month' or 'N days', from the spacing of the first two dates."""
