@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 
 import click
@@ -30,6 +31,8 @@ class BudgetoptGroup(click.Group):
     """Runs a command and turns any failure into a one-paragraph message and exit code 1."""
 
     def invoke(self, ctx):
+        # A process started in the background may inherit SIGINT ignored; Ctrl-C must stop it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -41,6 +44,14 @@ class BudgetoptGroup(click.Group):
             raise click.ClickException(str(error)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted (Ctrl-C); nothing was written.") from None
+        except RecursionError:
+            raise click.ClickException("an input is nested too deeply to read; check the "
+                                       "files given.") from None
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            raise click.ClickException(f"{where}{error.strerror or error}.") from None
         except Exception as error:  # an internal fault must still not print a traceback
             if os.environ.get("BUDGETOPT_DEBUG"):
                 raise

@@ -12,6 +12,7 @@ from budgetopt.cli.options import (
 from budgetopt.cli.tables import allocation_table
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.export import write_allocation, write_json
+from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import read_constraints
 
@@ -41,14 +42,18 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
       budgetopt optimize model.json --budget 1300000 --periods 13 --out allocation.csv
       budgetopt optimize model.json --budget 2e6 --target-roi 2.5 --out allocation.csv
     """
-    model = read_model(model_path)
-    goal = objective_from_options(model, objective, kpi_value, target_roi, target_kpi,
-                                  target_mroi)
-    constraints = read_constraints(constraints_path) if constraints_path else None
-    result = allocate(model, budget, periods=periods, constraints=constraints, objective=goal,
-                      risk_aware=risk_aware, settings=solver_settings(gap, time_limit))
-    write_allocation(result, out_path)
-    if json_path:
-        write_json(result.summary(), json_path)
+    with output_set() as outputs:
+        allocation_file = outputs.path(out_path)
+        json_file = outputs.path(json_path) if json_path else None
+        model = read_model(model_path)
+        goal = objective_from_options(model, objective, kpi_value, target_roi, target_kpi,
+                                      target_mroi)
+        constraints = read_constraints(constraints_path) if constraints_path else None
+        result = allocate(model, budget, periods=periods, constraints=constraints,
+                          objective=goal, risk_aware=risk_aware,
+                          settings=solver_settings(gap, time_limit))
+        write_allocation(result, allocation_file)
+        if json_file:
+            write_json(result.summary(), json_file)
     click.echo(allocation_table(result))
     click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))

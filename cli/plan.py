@@ -7,6 +7,7 @@ from budgetopt.cli.options import solver_options, solver_settings
 from budgetopt.cli.tables import plan_table
 from budgetopt.optimizer.allocate import plan_budget, resolve_budget
 from budgetopt.optimizer.export import write_csv, write_json
+from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE
@@ -42,17 +43,20 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
       budgetopt plan model.json --budget 1300000 --periods 13 --start 2027-01-04 \\
           --constraints rules.toml --seasonality season.csv --out plan.csv
     """
-    model = read_model(model_path)
-    constraints = read_constraints(constraints_path) if constraints_path else None
-    budget = resolve_budget(model, budget, constraints, periods)
-    multipliers = (read_seasonality(seasonality_path, model.names, periods)
-                   if seasonality_path else None)
-    result = plan_budget(model, budget, periods, constraints=constraints,
-                         multipliers=multipliers, count_carryover=count_carryover,
-                         dates=period_dates(start, periods, model.period) if start else None,
-                         settings=solver_settings(gap, time_limit))
-    write_csv(result.to_frame(), out_path)
-    if json_path:
-        write_json(result.summary(), json_path)
+    with output_set() as outputs:
+        plan_file = outputs.path(out_path)
+        json_file = outputs.path(json_path) if json_path else None
+        model = read_model(model_path)
+        constraints = read_constraints(constraints_path) if constraints_path else None
+        budget = resolve_budget(model, budget, constraints, periods)
+        multipliers = (read_seasonality(seasonality_path, model.names, periods)
+                       if seasonality_path else None)
+        dates = period_dates(start, periods, model.period) if start else None
+        result = plan_budget(model, budget, periods, constraints=constraints,
+                             multipliers=multipliers, count_carryover=count_carryover,
+                             dates=dates, settings=solver_settings(gap, time_limit))
+        write_csv(result.to_frame(), plan_file)
+        if json_file:
+            write_json(result.summary(), json_file)
     click.echo(plan_table(result))
     click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))

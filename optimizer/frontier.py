@@ -13,7 +13,7 @@ from budgetopt.optimizer.problem.allocation import build_problem
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import PROFIT, Objective
 from budgetopt.optimizer.result.allocation import AllocationResult
-from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.settings import MAX_FRONTIER_STEPS, SolverSettings
 from budgetopt.optimizer.solvers import solve
 
 __all__ = ["Frontier", "budget_frontier"]
@@ -53,8 +53,8 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
                     kpi_value: float | None = None,
                     settings: SolverSettings = SolverSettings()) -> Frontier:
     """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
-    if steps < 2:
-        raise ParameterError("steps", f"must be at least 2, got {steps}.")
+    if not 2 <= steps <= MAX_FRONTIER_STEPS:
+        raise ParameterError("steps", f"must be from 2 to {MAX_FRONTIER_STEPS:,}, got {steps}.")
     if not start >= 0:
         raise ParameterError("start", f"must be a budget >= 0, got {start:g}.")
     if not start < stop:

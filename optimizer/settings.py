@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SolverSettings", "DEFAULT_GAP_TOLERANCE", "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT",
-           "MAX_LISTED", "PERIODS_PER_YEAR", "periods_per_year", "quarter_periods"]
+__all__ = ["SolverSettings", "MAX_AMOUNT", "MAX_HORIZON_PERIODS", "MAX_PLAN_PERIODS",
+           "MAX_PLAN_CELLS", "MAX_FRONTIER_STEPS", "DATE_RANGE", "DEFAULT_GAP_TOLERANCE",
+           "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT", "MAX_LISTED", "PERIODS_PER_YEAR",
+           "periods_per_year", "quarter_periods"]
 
 DEFAULT_GAP_TOLERANCE = 1e-6  # relative optimality gap of allocations and frontiers
 PLAN_GAP_TOLERANCE = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below
 #                            the model's error
 DEFAULT_TIME_LIMIT = 60.0  # seconds before a search reports the gap it reached
 MAX_LISTED = 5  # rows or channels named per kind of problem in one error message
+MAX_AMOUNT = 1e15  # largest money or KPI amount accepted (floating point keeps cents below it)
+MAX_HORIZON_PERIODS = 5200  # periods a steady-state horizon may span (a century of weeks)
+MAX_PLAN_PERIODS = 520  # periods a per-period plan may span (ten years of weeks)
+MAX_PLAN_CELLS = 200_000  # channel x period spend variables of one plan
+MAX_FRONTIER_STEPS = 10_000  # budgets of one frontier
+DATE_RANGE = ("1900-01-01", "2200-12-31")  # dates outside are typos, not history
 
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.errors import BudgetoptError, InfeasibleError
 from budgetopt.optimizer.export import write_allocation, write_csv
+from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
@@ -113,11 +114,17 @@ def file_names(names: list[str]) -> list[str]:
 def write_outputs(outcomes: list[CaseOutcome], folder) -> list[Path]:
     """summary.csv and one allocation CSV per case with a result; returns the paths written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for outcome, name in zip(outcomes, file_names([o.case.name for o in outcomes])):
-        if outcome.result is not None:
-            write_allocation(outcome.result, folder / name)
-            written.append(folder / name)
-    write_csv(summary_frame(outcomes), folder / "summary.csv")
-    return [folder / "summary.csv", *written]
+    created = not folder.exists()
+    written = [folder / "summary.csv"]
+    try:
+        with output_set() as outputs:
+            write_csv(summary_frame(outcomes), outputs.path(written[0]))
+            for outcome, name in zip(outcomes, file_names([o.case.name for o in outcomes])):
+                if outcome.result is not None:
+                    write_allocation(outcome.result, outputs.path(folder / name))
+                    written.append(folder / name)
+    except BudgetoptError:
+        if created and folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+    return written

@@ -27,6 +27,7 @@ from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.problem.objectives import KPI, Objective
+from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS
 
 __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 
@@ -66,7 +67,11 @@ def read_scenarios(path) -> ScenarioSet:
                          f"model, [base] and [[case]] tables.")
     if not isinstance(data.get("model"), str):
         raise InputError(f"{path}: missing model = \"model.json\" (relative to this file).")
-    model = read_model(path.parent / data["model"])
+    model_path = path.parent / data["model"]
+    if not model_path.is_file():
+        raise InputError(f"{path}: line {_line_of(path, 'model')}: model = {data['model']!r}: "
+                         f"no such model file (the path is relative to the scenario file).")
+    model = read_model(model_path)
     base = data.get("base", {})
     cases_data = data.get("case", [])
     if not isinstance(base, dict) or not isinstance(cases_data, list):
@@ -89,6 +94,14 @@ def read_scenarios(path) -> ScenarioSet:
     return ScenarioSet(model=model, cases=tuple(c for c in cases if c is not None))
 
 
+def _line_of(path: Path, key: str) -> int:
+    """The line of the file where ``key = ...`` is set (1 when it cannot be found)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if line.strip().startswith(key) and line.strip()[len(key):].lstrip().startswith("="):
+            return number
+    return 1
+
+
 def _case(path: Path, model: MediaModel, name: str, entry: dict, base: dict,
           problems: list[str]) -> Case | None:
     where = f"case '{name}'" if name != BASE else "[base]"
@@ -103,11 +116,14 @@ def _case(path: Path, model: MediaModel, name: str, entry: dict, base: dict,
         settings.pop("target", None)  # a case's own objective does not take the base's target
     count = len(problems)
     budget = settings.get("budget")
-    if budget is not None and not (is_number(budget) and budget >= 0):
-        problems.append(f"{where}: budget must be a number >= 0, got {budget!r}")
+    if budget is not None and not (is_number(budget) and 0 <= budget <= MAX_AMOUNT):
+        problems.append(f"{where}: budget must be a number from 0 to {MAX_AMOUNT:g}, got "
+                        f"{budget!r}")
     periods = settings.get("periods", 1)
-    if not (isinstance(periods, int) and not isinstance(periods, bool) and periods >= 1):
-        problems.append(f"{where}: periods must be a whole number >= 1, got {periods!r}")
+    if not (isinstance(periods, int) and not isinstance(periods, bool)
+            and 1 <= periods <= MAX_HORIZON_PERIODS):
+        problems.append(f"{where}: periods must be a whole number from 1 to "
+                        f"{MAX_HORIZON_PERIODS}, got {periods!r}")
     try:
         objective = Objective(kind=settings.get("objective", KPI),
                               target=settings.get("target"),

@@ -91,6 +91,10 @@ def reference_rules(model, budget, rules, *, exact_budget=True, periods=1):
         if "fixed" in table:
             lower[i] = upper[i] = table["fixed"]
         min_if_on[i] = table.get("min_if_on", 0.0)
+    # a commitment lets a channel be off only when nothing else keeps it on
+    kept_on = (min_if_on > 0) & (lower > 0)
+    lower = np.where(kept_on, np.maximum(lower, min_if_on), lower)
+    min_if_on = np.where(kept_on, 0.0, min_if_on)
     groups = {g["name"]: g["channels"] for g in rules.get("groups", [])}
     rows = []
 

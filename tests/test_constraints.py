@@ -37,9 +37,9 @@ def test_bounds_are_horizon_totals_and_current_scales_with_periods(model):
     ({"channels": {"tv": {"min": 5, "max": 1}}}, "channels.tv: min (5.00) is above max (1.00)"),
     ({"channels": {"tv": {"fixed": 9, "max": 1}}}, "channels.tv: fixed (9.00) is outside max"),
     ({"channels": {"tv": {"maxx": 1}}}, "[channels.tv]: unknown key 'maxx'; did you mean 'max'?"),
-    ({"channels": {"tv": {"max": -1}}}, "channels.tv.max must be a number >= 0, got -1"),
-    ({"channels": {"tv": {"max": "lots"}}}, "channels.tv.max must be a number >= 0"),
-    ({"budget": -3}, "budget must be a number >= 0, got -3"),
+    ({"channels": {"tv": {"max": -1}}}, "channels.tv.max must be a number from 0 to 1e+15, got -1"),
+    ({"channels": {"tv": {"max": "lots"}}}, "channels.tv.max must be a number from 0 to 1e+15"),
+    ({"budget": -3}, "budget must be a number from 0 to 1e+15, got -3"),
     ({"bugdet": 3}, "top level: unknown key 'bugdet'; did you mean 'budget'?"),
 ])
 def test_invalid_rules_are_named(data, message):
@@ -61,7 +61,12 @@ def test_maximums_below_the_budget_are_infeasible(model):
         build_problem(model, 1000, constraints=c)
 
 
-def test_commitment_above_the_maximum_is_named(model):
-    c = rules({"channels": {"tv": {"min_if_on": 500, "max": 100}}})
-    with pytest.raises(InfeasibleError, match="channel 'tv': min_if_on 500.00 is above"):
-        build_problem(model, 1000, constraints=c)
+def test_commitment_above_the_maximum_leaves_the_channel_off(model):
+    off = build_problem(model, 1000, constraints=rules(
+        {"channels": {"tv": {"min_if_on": 500, "max": 100}}}))
+    tv = off.names.index("tv")
+    assert off.upper[tv] == 0 and off.min_if_on[tv] == 0
+    with pytest.raises(InfeasibleError, match="channel 'tv': min_if_on 500.00 is above its "
+                                              "maximum 100.00 while its minimum 50.00"):
+        build_problem(model, 1000, constraints=rules(
+            {"channels": {"tv": {"min_if_on": 500, "max": 100, "min": 50}}}))

@@ -126,7 +126,8 @@ def test_file_names_are_distinct_and_safe():
 
 @pytest.mark.parametrize("case,message", [
     ('name = "no tv"\nchannels.tv.max = -1', "case 'no tv': invalid constraints:"),
-    ('name = "no tv"\nchannels.tv.max = -1', "channels.tv.max must be a number >= 0, got -1"),
+    ('name = "no tv"\nchannels.tv.max = -1',
+     "channels.tv.max must be a number from 0 to 1e+15, got -1"),
     ('name = "x"\nchannels.radio.max = 5', "case 'x': unknown channel(s)"),
     ('name = "x"\nefficiency.serch = 0.9', "case 'x': efficiency.serch: the model has no "
                                            "channel 'serch'; did you mean 'search'?"),

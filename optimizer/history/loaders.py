@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean, table_line
-from budgetopt.optimizer.settings import MAX_LISTED
+from budgetopt.optimizer.settings import DATE_RANGE, MAX_AMOUNT, MAX_LISTED
 
 __all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
            "with_holidays", "MIN_PERIODS"]
@@ -240,6 +240,9 @@ def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
     for i in np.flatnonzero(unreadable)[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a "
                         f"number")
+    for i in np.flatnonzero(np.abs(values) > MAX_AMOUNT)[:MAX_LISTED]:
+        problems.append(f"line {table_line(i)}, column '{column}': {values[i]:g} is larger than "
+                        f"{MAX_AMOUNT:g}; check the units")
     if non_negative:
         for i in np.flatnonzero(values < 0)[:MAX_LISTED]:
             problems.append(f"line {table_line(i)}, column '{column}': negative value "
@@ -250,6 +253,8 @@ def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
 def _dates(frame, column, path, problems, *, unique=True) -> pd.Series:
     raw = frame[column].str.strip()
     dates = pd.to_datetime(raw, errors="coerce", format="mixed")
+    first, last = (pd.Timestamp(day) for day in DATE_RANGE)
+    dates = dates.where((dates >= first) & (dates <= last))
     for i in np.flatnonzero(dates.isna().to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a date "
                         f"(use YYYY-MM-DD)")

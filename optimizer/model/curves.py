@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["CurveFamily", "FAMILIES", "PARAMETER_SLOTS", "CurveSet", "register_family",
-           "family"]
+__all__ = ["CurveFamily", "FAMILIES", "PARAMETER_SLOTS", "PARAMETER_RANGES", "CurveSet",
+           "register_family", "family"]
 
 FAMILIES: dict[str, CurveFamily] = {}
 PARAMETER_SLOTS = ("beta", "k", "s")  # CurveSet keeps one array per slot, shared by families
+# What floating point can carry through a curve and its derivative (beyond: a units mistake).
+PARAMETER_RANGES = {"beta": (1e-12, 1e15), "k": (1e-9, 1e15), "s": (0.01, 50.0)}
 # What each method takes after its data arguments: the family's own parameters, in order.
 DATA_ARGUMENTS = {"value": ("x",), "marginal": ("x",), "spend_at_marginal": ("lam", "lo", "hi"),
                   "inflection": (), "is_concave": ()}

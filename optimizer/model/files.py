@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 from budgetopt.optimizer.constants import KPI_REVENUE, KPI_TYPES, MODEL_FORMAT
 from budgetopt.optimizer.errors import InputError
-from budgetopt.optimizer.files.atomic import atomic_write_text
-from budgetopt.optimizer.files.checks import did_you_mean, is_number, table_line
+from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_json, table_line
+from budgetopt.optimizer.files.outputs import write_text
 from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH
-from budgetopt.optimizer.model.curves import FAMILIES, PARAMETER_SLOTS, CurveSet
+from budgetopt.optimizer.model.curves import FAMILIES, PARAMETER_RANGES, PARAMETER_SLOTS, CurveSet
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.model.report import FitReport
 from budgetopt.optimizer.model.seasonality import Seasonality
-from budgetopt.optimizer.settings import MAX_LISTED
+from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_LISTED
 
 __all__ = ["read_model", "write_model", "model_to_dict", "model_from_table"]
 
@@ -65,7 +65,7 @@ def model_to_dict(model: MediaModel) -> dict:
 
 def write_model(model: MediaModel, path) -> None:
     """Write the model as ``budgetopt-model/1`` JSON (atomically)."""
-    atomic_write_text(path, json.dumps(model_to_dict(model), indent=2) + "\n")
+    write_text(path, json.dumps(model_to_dict(model), indent=2) + "\n")
 
 
 def read_model(path) -> MediaModel:
@@ -79,13 +79,7 @@ def read_model(path) -> MediaModel:
 
 
 def _read_model_json(path: Path) -> MediaModel:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: line {error.lineno}, column {error.colno}: not valid JSON "
-                         f"({error.msg}).") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file; expected a budgetopt model (JSON).") from None
+    data = read_json(path, "budgetopt model")
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object with 'format' and 'channels'.")
     if data.get("format") != MODEL_FORMAT:
@@ -214,6 +208,10 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
         bad = np.flatnonzero(declared[slot] & ~(values > 0) & ~np.isnan(values))
         problems += [f"{where(i)}: {slot} must be > 0, got {values[i]:g}"
                      for i in bad[:MAX_LISTED]]
+        low, high = PARAMETER_RANGES[slot]
+        wild = np.flatnonzero(declared[slot] & (values > 0) & ((values < low) | (values > high)))
+        problems += [f"{where(i)}: {slot} = {values[i]:g} is outside what a response curve "
+                     f"can hold ({low:g} to {high:g}); check the units" for i in wild[:MAX_LISTED]]
 
     decay = _numbers(frame, "decay", where, problems, required=False, default=np.nan)
     bad = np.flatnonzero(~np.isnan(decay) & ~((decay >= 0) & (decay < 1)))
@@ -224,7 +222,13 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
     bad = np.flatnonzero(current < 0)
     problems += [f"{where(i)}: current_spend must be >= 0, got {current[i]:g}"
                  for i in bad[:MAX_LISTED]]
+    bad = np.flatnonzero(current > MAX_AMOUNT)
+    problems += [f"{where(i)}: current_spend {current[i]:g} is above {MAX_AMOUNT:g}"
+                 for i in bad[:MAX_LISTED]]
     carry_in = _numbers(frame, "carry_in", where, problems, required=False, default=0.0)
+    bad = np.flatnonzero(~((carry_in >= 0) & (carry_in <= MAX_AMOUNT)))
+    problems += [f"{where(i)}: carry_in must be between 0 and {MAX_AMOUNT:g}, got "
+                 f"{carry_in[i]:g}" for i in bad[:MAX_LISTED]]
     peak = _numbers(frame, "peak", where, problems, required=False, default=np.nan)
     bad = np.flatnonzero(~np.isnan(peak) & ~((peak >= 0) & (peak <= DELAYED_LENGTH - 1)))
     problems += [f"{where(i)}: adstock peak must be in [0, {DELAYED_LENGTH - 1}], got "
@@ -277,7 +281,10 @@ def _flags(frame, column, where, problems) -> np.ndarray:
     truthy = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
     flags = []
     for i, value in enumerate(frame[column]):
-        if isinstance(value, bool) or pd.isna(value):
+        if isinstance(value, (list, dict)):
+            problems.append(f"{where(i)}: {column} must be true or false, got {value!r}")
+            flags.append(False)
+        elif isinstance(value, bool) or pd.isna(value):
             flags.append(value is True)
         elif str(value).strip().lower() in truthy:
             flags.append(truthy[str(value).strip().lower()])

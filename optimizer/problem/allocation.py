@@ -10,6 +10,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS
 
 __all__ = ["AllocationProblem", "LinearRule", "build_problem"]
 
@@ -77,6 +78,11 @@ class AllocationProblem:
         """No rule links channels: the exact separable solver applies."""
         return not self.rules
 
+    @property
+    def scale(self) -> float:
+        """The most KPI the channels' maximums could buy: the size of the objective's terms."""
+        return float(self.curves.value(self.upper).sum())
+
     def value(self, spend) -> float:
         """Total KPI of a spend vector."""
         return float(self.curves.value(spend).sum())
@@ -94,10 +100,12 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
         InputError: a rule names an unknown channel or needs a current spend the model lacks.
         InfeasibleError: the bounds cannot add up to the budget; the message gives the numbers.
     """
-    if periods < 1:
-        raise ParameterError("periods", f"must be a whole number >= 1, got {periods}.")
-    if not np.isfinite(budget) or budget < 0:
-        raise InputError(f"the budget must be a number >= 0, got {budget}.")
+    if not 1 <= periods <= MAX_HORIZON_PERIODS:
+        raise ParameterError("periods", f"must be a whole number from 1 to "
+                                        f"{MAX_HORIZON_PERIODS}, got {periods}.")
+    if not (np.isfinite(budget) and 0 <= budget <= MAX_AMOUNT):
+        raise ParameterError("budget", f"must be a number from 0 to {MAX_AMOUNT:g}, got "
+                                       f"{budget:g}.")
     constraints = constraints or Constraints()
     constraints.check_channels(model.names)
     n = len(model)
@@ -122,9 +130,11 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
             problems.append(f"channel '{name}': its minimum {low:,.2f} is above its maximum "
                             f"{high:,.2f} once max_change (±{rules.max_change:.0%} of current "
                             f"{current[i]:,.2f}) is applied")
-        if min_if_on[i] > high:
+        if min_if_on[i] > high and low <= 0:  # the commitment cannot be met: the channel is off
+            min_if_on[i], high = 0.0, 0.0
+        elif min_if_on[i] > high:
             problems.append(f"channel '{name}': min_if_on {min_if_on[i]:,.2f} is above its "
-                            f"maximum {high:,.2f}, so it can only be off; set max = 0 instead")
+                            f"maximum {high:,.2f} while its minimum {low:,.2f} keeps it on")
         lower[i], upper[i] = low, high
     if problems:
         raise InfeasibleError.collected("the channel rules contradict each other:", problems)

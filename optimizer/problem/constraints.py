@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
+from budgetopt.optimizer.settings import MAX_AMOUNT
 
 __all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
 
@@ -123,8 +124,8 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
         if key not in TOP_LEVEL_KEYS:
             problems.append(f"top level: {_unknown_key(key, TOP_LEVEL_KEYS)}")
     budget = data.get("budget")
-    if budget is not None and not (is_number(budget) and budget >= 0):
-        problems.append(f"budget must be a number >= 0, got {budget!r}")
+    if budget is not None and not (is_number(budget) and 0 <= budget <= MAX_AMOUNT):
+        problems.append(f"budget must be a number from 0 to {MAX_AMOUNT:g}, got {budget!r}")
     channels = data.get("channels", {})
     if not isinstance(channels, dict):
         problems.append("[channels] must be a table of [channels.NAME] tables")
@@ -191,8 +192,9 @@ def _amounts(where: str, table: dict, keys, problems: list[str]) -> dict:
         if key not in table:
             continue
         value = table[key]
-        if not is_number(value) or value < 0:
-            problems.append(f"{where}.{key} must be a number >= 0, got {value!r}")
+        if not is_number(value) or not 0 <= value <= MAX_AMOUNT:
+            problems.append(f"{where}.{key} must be a number from 0 to {MAX_AMOUNT:g}, got "
+                            f"{value!r}")
         else:
             values[key] = float(value)
     return values

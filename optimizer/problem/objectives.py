@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from budgetopt.optimizer.constants import KPI_CONVERSIONS
 from budgetopt.optimizer.errors import InputError, ParameterError
+from budgetopt.optimizer.files.checks import is_number
 
 __all__ = ["Objective", "OBJECTIVE_KINDS"]
 
@@ -38,12 +39,12 @@ class Objective:
             raise InputError(f"objective must be one of {', '.join(OBJECTIVE_KINDS)}, "
                              f"got {self.kind!r}.")
         needs_target = self.kind in (TARGET_ROI, TARGET_KPI, TARGET_MROI)
-        if needs_target and (self.target is None or not self.target > 0):
+        if needs_target and not (is_number(self.target) and self.target > 0):
             raise InputError(f"objective {self.kind} needs a target > 0, got {self.target!r}.")
         if not needs_target and self.target is not None:
             raise InputError(f"objective {self.kind} takes no target; use target_roi, "
                              f"target_kpi or target_mroi.")
-        if not self.kpi_value > 0:
+        if not (is_number(self.kpi_value) and self.kpi_value > 0):
             raise ParameterError("kpi_value", f"must be > 0, got {self.kpi_value!r}.")
 
     @property

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
 from budgetopt.optimizer.problem.constraints import Constraints, PacingRule
+from budgetopt.optimizer.settings import MAX_PLAN_CELLS, MAX_PLAN_PERIODS
 
 __all__ = ["PlanProblem", "build_plan_problem"]
 
@@ -56,6 +57,10 @@ def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
         InputError: a flight or pacing window goes past the plan's periods.
         InfeasibleError: the channel rules cannot add up to the budget.
     """
+    if not 1 <= periods <= MAX_PLAN_PERIODS or len(model) * periods > MAX_PLAN_CELLS:
+        raise ParameterError("periods", f"must be from 1 to {MAX_PLAN_PERIODS}, and channels "
+                                        f"x periods at most {MAX_PLAN_CELLS:,}; got {periods} "
+                                        f"periods of {len(model)} channels.")
     constraints = constraints or Constraints()
     totals = build_problem(model, budget, periods=periods, constraints=constraints)
     caps = np.tile(totals.upper[:, None], (1, periods)).astype(float)

@@ -37,16 +37,26 @@ class Certificate:
                 "upper_bound": self.bound, "seconds": self.seconds}
 
 
-def relative_gap(bound: float, value: float) -> float:
-    """(bound - value) / |value|, never negative."""
-    return max(0.0, bound - value) / max(abs(value), 1e-12)
+NUMERICAL_SLACK = 1e-8  # of the problem's scale: what an LP solver's tolerances leave in a bound
 
 
-def certify(method: str, value: float, bound: float, tolerance: float, *, effort: int = 1,
-            effort_label: str = "node(s)", seconds: float = 0.0) -> Certificate:
+def relative_gap(bound: float, value: float, scale: float = 0.0) -> float:
+    """(bound - value) / |value|, never negative.
+
+    ``scale`` is the size of the problem's objective terms (the most KPI the bounds allow):
+    an excess of the bound below NUMERICAL_SLACK x scale is the LP solver's tolerance, not a
+    gap (it matters when the optimum is 0, as in a profit problem where no spend pays).
+    """
+    excess = max(0.0, bound - value - NUMERICAL_SLACK * scale)
+    return excess / max(abs(value), 1e-12)
+
+
+def certify(method: str, value: float, bound: float, tolerance: float, *, scale: float = 0.0,
+            effort: int = 1, effort_label: str = "node(s)", seconds: float = 0.0
+            ) -> Certificate:
     """The certificate of an answer with objective ``value`` under the proven ``bound``."""
     bound = max(bound, value)
-    gap = relative_gap(bound, value)
+    gap = relative_gap(bound, value, scale)
     return Certificate(method=method, status=OPTIMAL if gap <= tolerance else GAP_LIMIT,
                        gap=gap, bound=bound, effort=effort, effort_label=effort_label,
                        seconds=seconds)

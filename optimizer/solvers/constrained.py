@@ -65,14 +65,16 @@ class ConstrainedSolver:
             x = np.clip(x, 0.0, problem.upper)
             return problem.objective_value(x), x, x
 
+        scale = problem.scale
         solution = solve_certified(model, build, evaluate, gap_tolerance=self.gap_tolerance,
-                                   time_limit=_left(deadline))
+                                   time_limit=_left(deadline), scale=scale)
         if solution is None:
             raise InfeasibleError(explain_infeasible(problem, _left(deadline)))
         shadow = _shadow_prices(problem, model, build, _left(deadline))
         budget_price = next((s.value for s in shadow if s.key == BUDGET), problem.price)
         certificate = certify(METHOD_MILP if model.is_mip else METHOD_LP, solution.value,
-                              solution.bound, self.gap_tolerance, effort=solution.rounds,
+                              solution.bound, self.gap_tolerance, scale=scale,
+                              effort=solution.rounds,
                               effort_label="refinement round(s)",
                               seconds=time.perf_counter() - started)
         return AllocationResult(problem=problem, spend=solution.payload, certificate=certificate,

@@ -26,6 +26,7 @@ import numpy as np
 import pulp
 from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.result.certificate import relative_gap
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver",
            "term_row"]
@@ -220,7 +221,8 @@ class CertifiedSolution:
 
 
 def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, *,
-                    gap_tolerance: float, time_limit: float, max_rounds: int = 60):
+                    gap_tolerance: float, time_limit: float, max_rounds: int = 60,
+                    scale: float = 0.0):
     """Solve, evaluate on the true curves, refine; repeat until the gap closes.
 
     Args:
@@ -255,7 +257,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         value, values, payload = evaluate(handle)
         if best is None or value > best.value:
             best = CertifiedSolution(payload, value, bound, rounds)
-        gap = max(0.0, bound - best.value) / max(abs(best.value), 1e-12)
+        gap = relative_gap(bound, best.value, scale)
         if gap <= gap_tolerance or time.perf_counter() > deadline or rounds >= max_rounds:
             break
         if model.refine(values, gap_tolerance * 1e-3) == 0 and mip_gap <= gap_tolerance / 4:

@@ -66,9 +66,10 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         return kpi.sum() + carried.sum(), values, x
 
     deadline = started + settings.time_limit
+    scale = problem.totals.scale
     solution = solve_certified(PiecewiseModel(terms), build, evaluate,
                                gap_tolerance=settings.gap_tolerance,
-                               time_limit=settings.time_limit)
+                               time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
     spend = solution.payload
@@ -76,7 +77,7 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
     flat = _flat(spend, problem.caps)
     flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail_length(model))
     certificate = certify(METHOD_PLAN, solution.value, solution.bound, settings.gap_tolerance,
-                          effort=solution.rounds, effort_label="refinement round(s)",
+                          scale=scale, effort=solution.rounds, effort_label="refinement round(s)",
                           seconds=time.perf_counter() - started)
     return PlanResult(names=model.names, dates=problem.dates, spend=spend, kpi=kpi,
                       tail=carried, flat_spend=flat, flat_kpi=flat_kpi, flat_tail=flat_carried,

@@ -83,7 +83,7 @@ class SeparableSolver:
                 child_node = solve_relaxation(child, problem.budget, problem.price)
                 if child_node is None:
                     continue
-                if child_node.bound - best_value <= self._slack(best_value):
+                if best is not None and child_node.bound - best_value <= self._slack(best_value):
                     pruned_bound = max(pruned_bound, child_node.bound)
                     continue
                 heapq.heappush(queue, (-child_node.bound, next(counter), child, child_node))
@@ -117,7 +117,8 @@ class SeparableSolver:
 
     def _result(self, problem, spend, bound, lam, method, *, nodes, started) -> AllocationResult:
         certificate = certify(method, problem.objective_value(spend), bound, self.gap_tolerance,
-                              effort=nodes, seconds=time.perf_counter() - started)
+                              scale=problem.scale, effort=nodes,
+                              seconds=time.perf_counter() - started)
         return AllocationResult(problem=problem, spend=spend, certificate=certificate,
                                 multiplier=lam)
 
@@ -173,6 +174,9 @@ def _ends(envelope: Envelope, i: int):
 
 def _no_combination_message(problem: AllocationProblem) -> str:
     committed = [problem.names[i] for i in np.flatnonzero(problem.can_switch_off)]
+    if not committed:
+        return (f"no allocation spends exactly {problem.budget:,.2f} within the channels' "
+                f"minimums and maximums; change the budget or a channel's bounds.")
     return (f"no allocation spends exactly {problem.budget:,.2f}: with the minimum commitments "
-            f"(min_if_on) of {', '.join(committed[:MAX_LISTED]) or 'the channels'}, the channels' "
-            f"allowed amounts cannot add up to the budget; change the budget or a commitment.")
+            f"(min_if_on) of {', '.join(committed[:MAX_LISTED])}, the channels' allowed "
+            f"amounts cannot add up to the budget; change the budget or a commitment.")

@@ -15,16 +15,23 @@ from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objec
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
-from scipy.optimize import brentq
 
 __all__ = ["search_spend"]
 
-TARGET_SEARCH_POINTS = 16
+GRID_POINTS = 33  # spend levels scanned before the bisection (evenly and geometrically)
+SMALLEST_SHARE = 1e-9  # the geometric scan reaches down to this share of the ceiling
+RELATIVE_TOLERANCE = 1e-9  # the bisection stops when the bracket is this narrow
 
 
 def search_spend(build, ceiling: float, objective: Objective,
-                  settings: SolverSettings) -> AllocationResult:
-    """Target objectives: the best plan at the spend level where the target binds."""
+                 settings: SolverSettings) -> AllocationResult:
+    """Target objectives: the best plan at the spend level where the target binds.
+
+    ``target_kpi``: the least spend whose best plan reaches the KPI; ``target_roi``: the most
+    spend whose best plan keeps the ROI. Spend levels are scanned over the whole range from
+    the rules' floor to the ceiling (the rules may allow only some levels), then the boundary
+    is bisected between the last level that fails and the first that meets the target.
+    """
     plain = Objective()
     cache: dict[float, AllocationResult | None] = {}
 
@@ -38,49 +45,54 @@ def search_spend(build, ceiling: float, objective: Objective,
 
     target = float(objective.target)
     if objective.kind == TARGET_KPI:
-        surplus = lambda b: (best_at(b).total_kpi if best_at(b) else -np.inf) - target
-        top = best_at(ceiling)
-        if top is None or surplus(ceiling) < 0:
-            reach = f"{top.total_kpi:,.2f}" if top else "nothing (the rules are infeasible)"
-            raise InfeasibleError(f"target KPI {target:,.2f} is out of reach: the most the "
-                                  f"budget {ceiling:,.2f} buys is {reach}; raise the budget "
-                                  f"or lower the target.")
+        meets = lambda b: best_at(b) is not None and best_at(b).total_kpi >= target
     else:
-        surplus = lambda b: (best_at(b).total_kpi - target * b) if best_at(b) else -np.inf
-    floor = float(build(ceiling, plain).lowest_spend.sum())
-    if surplus(ceiling) >= 0 and objective.kind == TARGET_ROI:
-        return _with_note(best_at(ceiling), f"ROI {best_at(ceiling).total_kpi / ceiling:.4g} "
-                          f"meets the target {target:g} at the full budget")
-    if objective.kind == TARGET_KPI and surplus(floor) >= 0:
-        return _with_note(best_at(floor), "the least spend the rules allow already reaches "
-                                          "the target")
-    low, high = _bracket(surplus, floor, ceiling, objective.kind)
-    tolerance = 1e-9 * max(ceiling, 1.0)
-    root = brentq(lambda b: _finite(surplus(b)), low, high, xtol=tolerance)
-    feasible_side = root
-    step = tolerance
-    while surplus(feasible_side) < 0 and step < (high - low):
-        feasible_side = root + step if objective.kind == TARGET_KPI else root - step
-        step *= 4
-    result = best_at(feasible_side)
+        meets = lambda b: (best_at(b) is not None and b > 0
+                           and best_at(b).total_kpi >= target * b)
+    floor = _floor(build, ceiling, plain)
+    levels = np.unique(np.concatenate([
+        np.linspace(floor, ceiling, GRID_POINTS),
+        np.geomspace(max(floor, ceiling * SMALLEST_SHARE, 1e-12), ceiling, GRID_POINTS)]))
+    if objective.kind == TARGET_ROI:
+        levels = levels[::-1]  # the most spend first
+    hits = [j for j, b in enumerate(levels) if meets(float(b))]
+    if not hits:
+        raise InfeasibleError(_out_of_reach(objective, target, ceiling, best_at(ceiling)))
+    first = hits[0]
+    if first == 0:
+        note = ("the least spend the rules allow already reaches the target"
+                if objective.kind == TARGET_KPI else
+                f"ROI {best_at(ceiling).total_kpi / ceiling:.4g} meets the target {target:g} "
+                f"at the full budget")
+        return _with_note(best_at(float(levels[0])), note)
+    good, bad = float(levels[first]), float(levels[first - 1])
+    tolerance = RELATIVE_TOLERANCE * max(ceiling, 1.0)
+    while abs(good - bad) > tolerance:
+        middle = 0.5 * (good + bad)
+        if meets(middle):
+            good = middle
+        else:
+            bad = middle
     word = "reaches KPI" if objective.kind == TARGET_KPI else "keeps ROI at least"
-    return _with_note(result, f"spend {feasible_side:,.2f} {word} {target:,.4g}")
+    return _with_note(best_at(good), f"spend {good:,.2f} {word} {target:,.4g}")
 
 
-def _bracket(surplus, floor: float, ceiling: float, kind: str):
-    """An interval where the surplus changes sign (target ROI: the highest such interval)."""
-    if kind == TARGET_KPI:
-        return floor, ceiling
-    grid = np.linspace(ceiling, max(floor, 0.0), TARGET_SEARCH_POINTS + 1)
-    for above, below in zip(grid[:-1], grid[1:]):
-        if below > 0 and surplus(below) >= 0:
-            return below, above
-    raise InfeasibleError(f"no spend up to {ceiling:,.2f} reaches the ROI target: the best "
-                          f"plans' ROI stays below it; lower the target.")
+def _floor(build, ceiling: float, plain: Objective) -> float:
+    """The least total spend the channels' bounds allow (0 when even that cannot be built)."""
+    try:
+        return float(build(ceiling, plain).lowest_spend.sum())
+    except InfeasibleError:
+        return 0.0
 
 
-def _finite(value: float) -> float:
-    return value if np.isfinite(value) else -1e300
+def _out_of_reach(objective: Objective, target: float, ceiling: float, top) -> str:
+    if objective.kind == TARGET_KPI:
+        reach = (f"the most the budget {ceiling:,.2f} buys is {top.total_kpi:,.2f}" if top
+                 else f"no spend up to {ceiling:,.2f} that the rules allow reaches it")
+        return (f"target KPI {target:,.2f} is out of reach: {reach}; raise the budget or lower "
+                f"the target.")
+    return (f"no spend up to {ceiling:,.2f} reaches the ROI target {target:g}: the best plans' "
+            f"ROI stays below it at every spend the rules allow; lower the target.")
 
 
 def _with_note(result: AllocationResult, note: str) -> AllocationResult:
