@@ -8,6 +8,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.result.certificate import NUMERICAL_SLACK
 from reference import rules_hold, tangent_lp_reference
 
 CONCAVE = ["hill", "exponential", "logistic", "log"]
@@ -112,7 +113,8 @@ def test_s_curves_groups_and_commitments_match_brute_force(seed):
     brute = value.max()
     assert rules_hold(model, budget, rules, result.spend)
     assert result.total_kpi >= brute * (1 - 1e-4)
-    assert result.total_kpi >= result.certificate.bound * (1 - result.certificate.gap - 1e-12)
+    slack = NUMERICAL_SLACK * result.problem.scale  # what the LP's tolerances leave
+    assert result.total_kpi >= result.certificate.bound * (1 - result.certificate.gap) - slack
 
 
 def test_shadow_prices_predict_the_gain_of_relaxing_a_rule():

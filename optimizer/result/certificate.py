@@ -47,7 +47,9 @@ def relative_gap(bound: float, value: float, scale: float = 0.0) -> float:
     an excess of the bound below NUMERICAL_SLACK x scale is the LP solver's tolerance, not a
     gap (it matters when the optimum is 0, as in a profit problem where no spend pays).
     """
-    excess = max(0.0, bound - value - NUMERICAL_SLACK * scale)
+    excess = max(0.0, bound - value)
+    if excess <= NUMERICAL_SLACK * scale:
+        return 0.0
     return excess / max(abs(value), 1e-12)
 
 

@@ -15,10 +15,11 @@ from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objec
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
+from scipy.optimize import brentq
 
 __all__ = ["search_spend"]
 
-GRID_POINTS = 33  # spend levels scanned before the bisection (evenly and geometrically)
+GRID_POINTS = 17  # spend levels scanned before the bisection (evenly and geometrically)
 SMALLEST_SHARE = 1e-9  # the geometric scan reaches down to this share of the ceiling
 RELATIVE_TOLERANCE = 1e-9  # the bisection stops when the bracket is this narrow
 
@@ -67,12 +68,25 @@ def search_spend(build, ceiling: float, objective: Objective,
         return _with_note(best_at(float(levels[0])), note)
     good, bad = float(levels[first]), float(levels[first - 1])
     tolerance = RELATIVE_TOLERANCE * max(ceiling, 1.0)
-    while abs(good - bad) > tolerance:
-        middle = 0.5 * (good + bad)
-        if meets(middle):
-            good = middle
-        else:
-            bad = middle
+    if best_at(bad) is not None:  # both ends feasible: the surplus is continuous between them
+        surplus = (lambda b: best_at(b).total_kpi - target if best_at(b) else -np.inf) \
+            if objective.kind == TARGET_KPI else \
+            (lambda b: best_at(b).total_kpi - target * b if best_at(b) else -np.inf)
+        root = brentq(lambda b: max(surplus(b), -1e300), min(good, bad), max(good, bad),
+                      xtol=tolerance)
+        step = tolerance  # the side of the root that meets the target
+        candidate = root
+        while not meets(candidate) and step < abs(good - bad):
+            candidate = root + step if objective.kind == TARGET_KPI else root - step
+            step *= 4
+        good = candidate if meets(candidate) else good
+    else:  # the rules allow no plan at the failing end: bisect on "a plan meets the target"
+        while abs(good - bad) > tolerance:
+            middle = 0.5 * (good + bad)
+            if meets(middle):
+                good = middle
+            else:
+                bad = middle
     word = "reaches KPI" if objective.kind == TARGET_KPI else "keeps ROI at least"
     return _with_note(best_at(good), f"spend {good:,.2f} {word} {target:,.4g}")
 
