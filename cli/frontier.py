@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from budgetopt.cli.options import solver_options, solver_settings
-from budgetopt.cli.tables import frontier_table
+from budgetopt.cli.tables import frontier_table, warn_about_the_horizon
 from budgetopt.optimizer.export import write_csv
 from budgetopt.optimizer.frontier import budget_frontier
 from budgetopt.optimizer.model.files import read_model
@@ -17,8 +17,8 @@ from budgetopt.optimizer.problem.constraints import read_constraints
 @click.option("--to", "stop", type=float, required=True, help="Last budget (horizon total).")
 @click.option("--steps", type=click.IntRange(min=2), default=11, show_default=True,
               help="Number of budgets, evenly spaced.")
-@click.option("--periods", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Periods each budget is spread evenly over (steady state).")
+@click.option("--periods", type=click.IntRange(min=1), help="Periods each budget is spread "
+              "evenly over at steady state (13 weeks for a quarter). Default: 1.")
 @click.option("--constraints", "constraints_path", type=click.Path(dir_okay=False),
               help="Constraints TOML file (its budget is ignored here).")
 @click.option("--kpi-value", type=float, help="Money per conversion, to mark the break-even "
@@ -36,7 +36,10 @@ def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_valu
     """
     model = read_model(model_path)
     constraints = read_constraints(constraints_path) if constraints_path else None
-    result = budget_frontier(model, start, stop, steps, periods=periods, constraints=constraints,
+    if periods is None:
+        warn_about_the_horizon(model, stop)
+    result = budget_frontier(model, start, stop, steps, periods=periods or 1,
+                             constraints=constraints,
                              kpi_value=kpi_value, settings=solver_settings(gap, time_limit))
     write_csv(result.to_frame(), out_path)
     click.echo(frontier_table(result))

@@ -9,8 +9,8 @@ from budgetopt.cli.options import (
     solver_options,
     solver_settings,
 )
-from budgetopt.cli.tables import allocation_table
-from budgetopt.optimizer.allocate import allocate
+from budgetopt.cli.tables import allocation_table, warn_about_the_horizon
+from budgetopt.optimizer.allocate import allocate, resolve_budget
 from budgetopt.optimizer.export import write_allocation, write_json
 from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.files import read_model
@@ -19,10 +19,11 @@ from budgetopt.optimizer.problem.constraints import read_constraints
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.option("--budget", type=float, help="Total budget over the horizon. Default: the "
-              "constraints file's budget, else the current plan's total.")
-@click.option("--periods", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Periods the budget is spread evenly over (steady state).")
+@click.option("--budget", help="Total budget over the horizon (an amount, or a change on the "
+              "current plan such as +20% or -10%). Default: the constraints file's budget, "
+              "else the current plan's total.")
+@click.option("--periods", type=click.IntRange(min=1), help="Periods the budget is spread "
+              "evenly over at steady state (13 weeks for a quarter). Default: 1.")
 @click.option("--constraints", "constraints_path", type=click.Path(dir_okay=False),
               help="Constraints TOML file (channel rules, groups, ratios).")
 @objective_options
@@ -49,7 +50,11 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
         goal = objective_from_options(model, objective, kpi_value, target_roi, target_kpi,
                                       target_mroi)
         constraints = read_constraints(constraints_path) if constraints_path else None
-        result = allocate(model, budget, periods=periods, constraints=constraints,
+        horizon = periods or 1
+        budget = resolve_budget(model, budget, constraints, horizon)
+        if periods is None:
+            warn_about_the_horizon(model, budget)
+        result = allocate(model, budget, periods=horizon, constraints=constraints,
                           objective=goal, risk_aware=risk_aware,
                           settings=solver_settings(gap, time_limit))
         write_allocation(result, allocation_file)

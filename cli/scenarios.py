@@ -27,9 +27,8 @@ def scenarios(scenario_path, gap, time_limit, workers, out_dir):
     outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers)
     paths = write_outputs(outcomes, out_dir)
     frame = summary_frame(outcomes)
-    rows = [[r.scenario, money(r.budget), money(o.result.total_spend) if o.result else "-",
-             money(r.kpi), ratio(r.roi), percent(r.kpi_vs_base_pct), r.status]
-            for r, o in zip(frame.itertuples(), outcomes)]
+    rows = [[r.scenario, money(r.budget), money(r.spend), money(r.kpi), ratio(r.roi),
+             percent(r.kpi_vs_base_pct), r.status] for r in frame.itertuples()]
     click.echo(format_table(["scenario", "budget", "spend", "kpi", "roi", "vs base", "status"],
                             rows))
     for outcome in outcomes:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import math
 
+import click
+import numpy as np
+from budgetopt.optimizer.allocate import HORIZON_WARNING_RATIO, budget_to_current_ratio
+from budgetopt.optimizer.constants import KPI_CONVERSIONS
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.report import LAYOUT_GEO, ChannelFit
 from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.result.frontier import BEFORE, BEYOND, INSIDE
 from budgetopt.optimizer.settings import MAX_LISTED
 
 __all__ = ["format_table", "allocation_table", "fit_table", "money"]
@@ -24,10 +29,12 @@ def ratio(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def percent(value: float) -> str:
+def percent(value: float, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return "-"
-    return f"{value:+.1f}%"
+    if round(value, digits) == 0:
+        value = 0.0  # never "-0.0%"
+    return f"{value:+.{digits}f}%"
 
 
 def format_table(header: list[str], rows: list[list[str]], footer: list[str] | None = None) -> str:
@@ -52,35 +59,81 @@ def certificate_lines(certificate, *, with_bound: bool = True) -> list[str]:
             f"{certificate.effort_label}, {certificate.seconds:.2f} s"]
 
 
+def plural(period: str, count: int) -> str:
+    """"13 weeks", "1 week", "13 periods of 14 days"."""
+    if period in ("week", "day", "month", "period"):
+        return f"{count:,} {period}{'s' if count != 1 else ''}"
+    return f"{count:,} period{'s' if count != 1 else ''} of {period}"
+
+
+def horizon_line(budget: float, periods: int, period: str) -> str:
+    """The budget, its horizon and what it means per period."""
+    unit = period if not period[0].isdigit() else f"period of {period}"
+    return (f"budget {money(budget)} over {plural(period, periods)} = "
+            f"{money(budget / periods)} per {unit}")
+
+
+def warn_about_the_horizon(model, budget: float) -> None:
+    """Warn (once, on stderr) when a one-period budget looks like a total for several periods."""
+    ratio_ = budget_to_current_ratio(model, budget, 1)
+    if ratio_ is not None and ratio_ >= HORIZON_WARNING_RATIO:
+        current = float(np.nansum(model.current_spend))
+        click.echo(f"warning: the budget {money(budget)} is {ratio_:.1f}x the current plan's "
+                   f"spend per {model.period} ({money(current)}) but is read as the budget of "
+                   f"one {model.period}; for a budget over several periods pass --periods "
+                   f"(13 for a quarter of weeks)", err=True)
+
+
+def efficiency_labels(kpi_type: str) -> tuple[str, str]:
+    """Column names of the return per unit: ROI for revenue, CPA for conversions."""
+    return ("cpa", "marginal cpa") if kpi_type == KPI_CONVERSIONS else ("roi", "marginal roi")
+
+
+def efficiency(kpi_type: str, kpi: float, spend: float) -> float:
+    """ROI (kpi / spend) or, for conversions, CPA (spend / kpi)."""
+    if kpi_type == KPI_CONVERSIONS:
+        return spend / kpi if kpi else math.nan
+    return kpi / spend if spend else math.nan
+
+
+def marginal_efficiency(kpi_type: str, marginal: float) -> float:
+    """Marginal ROI, or for conversions the cost of the next conversion (1 / marginal)."""
+    if kpi_type == KPI_CONVERSIONS:
+        return 1.0 / marginal if marginal and marginal > 0 else math.nan
+    return marginal
+
+
 def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
     """Current vs recommended spend per channel, totals, lift and optimality facts."""
+    problem = result.problem
+    kind = problem.kpi_type
     frame = result.to_frame()
     shown = frame if len(frame) <= max_rows else frame.reindex(
         frame["change"].abs().sort_values(ascending=False).index[:max_rows])
     rows = [[r.channel, money(r.current_spend), money(r.spend), percent(r.change_pct),
-             money(r.kpi_current), money(r.kpi), ratio(r.roi), ratio(r.marginal_roi), r.at_bound]
+             money(r.kpi_current), money(r.kpi), ratio(efficiency(kind, r.kpi, r.spend)),
+             ratio(marginal_efficiency(kind, r.marginal_roi)), r.at_bound]
             for r in shown.itertuples()]
-    current, spend = result.problem.current.sum(), result.total_spend
+    current, spend = problem.current.sum(), result.total_spend
     kpi_current, kpi = result.total_kpi_current, result.total_kpi
     footer = ["total", money(current), money(spend),
               percent(100 * (spend - current) / current if current else math.nan),
-              money(kpi_current), money(kpi), ratio(kpi / spend if spend else math.nan),
-              ratio(result.multiplier), ""]
-    header = ["channel", "current", "recommended", "change", "kpi current", "kpi", "roi",
-              "marginal roi", "at bound"]
+              money(kpi_current), money(kpi), ratio(efficiency(kind, kpi, spend)),
+              ratio(marginal_efficiency(kind, result.multiplier)), ""]
+    header = ["channel", "current", "recommended", "change", "kpi current", "kpi",
+              *efficiency_labels(kind), "at bound"]
     text = format_table(header, rows, footer)
     if len(frame) > max_rows:
         text += f"\n({max_rows} of {len(frame):,} channels shown: the largest changes)"
     lift = kpi - kpi_current
-    lift_pct = f" ({100 * lift / kpi_current:+.2f}%)" if kpi_current else ""
-    lines = [text, "",
-             f"KPI from media: {money(kpi_current)} now -> {money(kpi)} recommended, "
-             f"lift {money(lift)}{lift_pct}",
-             *certificate_lines(result.certificate)]
+    lift_pct = f" ({percent(100 * lift / kpi_current, 2)})" if kpi_current else ""
+    objective = f"objective: {result.objective}"
     if result.objective_value != kpi:
-        lines.insert(3, f"objective: {result.objective}; value {money(result.objective_value)}")
-    else:
-        lines.insert(3, f"objective: {result.objective}")
+        objective += f"; value {money(result.objective_value)}"
+    lines = [text, "", horizon_line(problem.budget, problem.periods, problem.period),
+             f"KPI from media: {money(kpi_current)} now -> {money(kpi)} recommended, "
+             f"lift {money(lift)}{lift_pct}", objective,
+             *certificate_lines(result.certificate)]
     if result.uncertainty is not None:
         u = result.uncertainty
         lines += ["", f"uncertainty over {u.draws} bootstrap draws (KPI p10 / p50 / p90):",
@@ -89,25 +142,30 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
                   f"  the recommendation beats the current plan in "
                   f"{100 * u.probability_better:.0f}% of draws"]
     if result.shadow_prices:
-        lines += ["", "binding constraints (objective gained per unit of relaxation):",
-                  format_table(["constraint", "shadow price"],
+        lines += ["", "binding rules (what loosening each by one unit of money gains, in "
+                      "objective):",
+                  format_table(["rule", "gain"],
                                [[s.name, f"{s.value:.4g}"] for s in result.shadow_prices])]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
 def frontier_table(frontier) -> str:
-    """Budget, best KPI, ROI and marginal ROI per row, with the break-even budget marked."""
+    """Budget, best KPI, ROI and marginal ROI per row, and where the plan breaks even."""
     frame = frontier.to_frame()
-    marked = None
-    if frontier.break_even is not None:
-        marked = int((frame["budget"] - frontier.break_even).abs().idxmin())
     rows = [[money(r.budget), money(r.kpi), ratio(r.roi), ratio(r.marginal_roi),
-             "<- break-even" if i == marked else ""] for i, r in enumerate(frame.itertuples())]
+             "<- break-even" if r.break_even else ""] for r in frame.itertuples()]
     text = format_table(["budget", "kpi", "roi", "marginal roi", ""], rows)
-    if frontier.break_even is not None:
+    place, last = frontier.break_even_place, frame["budget"].iloc[-1]
+    if place == INSIDE:
         text += (f"\nbreak-even budget (marginal ROI = 1): {money(frontier.break_even)}; beyond "
                  f"it the next unit of budget returns less than it costs")
+    elif place == BEFORE:
+        text += (f"\nbreak-even budget (marginal ROI = 1): {money(frontier.break_even)}, below "
+                 f"this range: every budget here returns less than its last unit costs")
+    elif place == BEYOND:
+        text += (f"\nthe marginal ROI is still {frontier.results[-1].multiplier:.2f} at "
+                 f"{money(last)}: the break-even budget lies beyond this range")
     if frontier.infeasible:
         text += (f"\n{len(frontier.infeasible)} budget(s) cannot meet the rules and are left "
                  f"out: {', '.join(money(b) for b in frontier.infeasible[:MAX_LISTED])}")

@@ -8,6 +8,7 @@ import numpy as np
 from budgetopt.optimizer.errors import ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.problem.budget import Budget, parse_budget
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
 from budgetopt.optimizer.problem.plan import build_plan_problem
@@ -19,20 +20,37 @@ from budgetopt.optimizer.solvers import solve
 from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, solve_plan
 from budgetopt.optimizer.solvers.targets import search_spend
 
-__all__ = ["allocate", "plan_budget", "resolve_budget"]
+__all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio",
+           "HORIZON_WARNING_RATIO"]
+
+HORIZON_WARNING_RATIO = 3.0  # a one-period budget this many times the current spend is suspect
 
 
-def resolve_budget(model: MediaModel, budget: float | None, constraints: Constraints | None,
+def budget_to_current_ratio(model: MediaModel, budget: float, periods: int) -> float | None:
+    """The budget per period over the current plan's spend per period (None: unknown)."""
+    current = float(np.nansum(model.current_spend))
+    if np.isnan(model.current_spend).all() or current <= 0:
+        return None
+    return budget / periods / current
+
+
+def resolve_budget(model: MediaModel, budget, constraints: Constraints | None,
                    periods: int) -> float:
-    """The budget given, else the constraints file's, else the current plan's total."""
+    """The budget given (an amount, "+20%", or a :class:`Budget`), else the constraints
+    file's, else the current plan's total over the horizon. A change such as "+20%" is on the
+    current plan's total over the ``periods``."""
     if budget is not None:
-        return budget
-    if constraints is not None and constraints.budget is not None:
-        return constraints.budget
-    if np.isnan(model.current_spend).all():
+        spec = budget if isinstance(budget, Budget) else parse_budget(budget)
+    elif constraints is not None and constraints.budget is not None:
+        spec = constraints.budget
+    else:
+        spec = Budget(change=0.0)
+    current = (None if np.isnan(model.current_spend).all()
+               else float(np.nansum(model.current_spend) * periods))
+    if spec.change is not None and current is None and budget is None:
         raise ParameterError("budget", "is missing: give one, set budget in the constraints "
                                        "file, or give the model's channels a current_spend.")
-    return float(np.nansum(model.current_spend) * periods)
+    return spec.resolve(current)
 
 
 def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1,

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InfeasibleError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import build_problem
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import PROFIT, Objective
-from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.result.frontier import Frontier
 from budgetopt.optimizer.settings import MAX_FRONTIER_STEPS, SolverSettings
 from budgetopt.optimizer.solvers import solve
 
-__all__ = ["Frontier", "budget_frontier"]
-
-
-@dataclass(frozen=True)
-class Frontier:
-    """Optimal allocations along a budget range.
-
-    Attributes:
-        results: one optimal allocation per feasible budget, in budget order.
-        infeasible: budgets of the range that the rules cannot meet.
-        break_even: the budget where the marginal ROI of the best plan falls to 1 (revenue KPI,
-            or a conversions KPI valued with ``kpi_value``); None when it cannot be computed.
-    """
-
-    results: tuple[AllocationResult, ...]
-    infeasible: tuple[float, ...]
-    break_even: float | None
-
-    def to_frame(self) -> pd.DataFrame:
-        """frontier.csv: budget, kpi, roi, marginal_roi, then spend_<channel> per channel."""
-        rows = []
-        for result in self.results:
-            budget = result.problem.budget
-            row = {"budget": budget, "kpi": result.total_kpi,
-                   "roi": result.total_kpi / budget if budget else np.nan,
-                   "marginal_roi": result.multiplier}
-            row.update({f"spend_{name}": spend
-                        for name, spend in zip(result.problem.names, result.spend)})
-            rows.append(row)
-        return pd.DataFrame(rows)
+__all__ = ["budget_frontier"]
 
 
 def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
@@ -70,7 +38,8 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
         raise InfeasibleError(f"no budget from {start:,.2f} to {stop:,.2f} meets the rules; "
                               f"run optimize at one budget to see which rules conflict.")
     return Frontier(tuple(results), tuple(infeasible),
-                    _break_even(model, stop, periods, constraints, kpi_value, settings))
+                    _break_even(model, stop, periods, constraints, kpi_value, settings),
+                    kpi_value=kpi_value or 1.0)
 
 
 def _break_even(model, ceiling, periods, constraints, kpi_value, settings) -> float | None:

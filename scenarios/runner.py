@@ -23,7 +23,7 @@ from budgetopt.scenarios.scenario_file import Case, ScenarioSet
 __all__ = ["CaseOutcome", "run_cases", "summary_frame", "write_outputs", "file_names"]
 
 SUMMARY_COLUMNS = ("scenario", "budget", "kpi", "roi", "kpi_vs_base", "kpi_vs_base_pct",
-                   "status")
+                   "status", "spend")
 INFEASIBLE = "infeasible"
 
 
@@ -82,17 +82,16 @@ def summary_frame(outcomes: list[CaseOutcome]) -> pd.DataFrame:
         result = outcome.result
         kpi = result.total_kpi if result else np.nan
         spend = result.total_spend if result else np.nan
-        budget = result.problem.budget if result and outcome.case.budget is None \
-            else outcome.case.budget
-        if result and outcome.case.objective.budget_is_ceiling and outcome.case.budget is None:
-            budget = spend
+        given = outcome.case.budget
+        budget = (result.problem.budget if result else
+                  given.amount if given is not None and given.amount is not None else np.nan)
         versus = kpi - base.total_kpi if base and result else np.nan
         rows.append({"scenario": outcome.case.name, "budget": budget, "kpi": kpi,
                      "roi": kpi / spend if result and spend else np.nan,
                      "kpi_vs_base": versus,
                      "kpi_vs_base_pct": 100 * versus / base.total_kpi
                      if base and result and base.total_kpi else np.nan,
-                     "status": outcome.status})
+                     "status": outcome.status, "spend": spend})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 

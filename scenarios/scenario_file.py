@@ -25,9 +25,10 @@ from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.budget import Budget, parse_budget
 from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.problem.objectives import KPI, Objective
-from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS
+from budgetopt.optimizer.settings import MAX_HORIZON_PERIODS
 
 __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 
@@ -41,7 +42,7 @@ class Case:
     """One what-if: everything ``allocate`` needs, already validated."""
 
     name: str
-    budget: float | None
+    budget: Budget | None
     constraints: Constraints
     objective: Objective
     periods: int
@@ -116,9 +117,11 @@ def _case(path: Path, model: MediaModel, name: str, entry: dict, base: dict,
         settings.pop("target", None)  # a case's own objective does not take the base's target
     count = len(problems)
     budget = settings.get("budget")
-    if budget is not None and not (is_number(budget) and 0 <= budget <= MAX_AMOUNT):
-        problems.append(f"{where}: budget must be a number from 0 to {MAX_AMOUNT:g}, got "
-                        f"{budget!r}")
+    if budget is not None:
+        try:
+            budget = parse_budget(budget)
+        except InputError as error:
+            problems.append(f"{where}: {error}")
     periods = settings.get("periods", 1)
     if not (isinstance(periods, int) and not isinstance(periods, bool)
             and 1 <= periods <= MAX_HORIZON_PERIODS):
@@ -146,7 +149,7 @@ def _case(path: Path, model: MediaModel, name: str, entry: dict, base: dict,
                                problems)
     if len(problems) > count or objective is None or constraints is None:
         return None
-    return Case(name=name, budget=None if budget is None else float(budget),
+    return Case(name=name, budget=budget,
                 constraints=constraints, objective=objective, periods=periods,
                 efficiency={k: float(v) for k, v in efficiency.items()})
 

@@ -272,7 +272,7 @@ def test_scenarios_verb_writes_summary_and_case_files(tmp_path):
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["scenario", "budget", "kpi", "roi", "kpi_vs_base",
-                                     "kpi_vs_base_pct", "status"]
+                                     "kpi_vs_base_pct", "status", "spend"]
     assert summary["scenario"].iloc[0] == "base"
     assert (out / "base.csv").is_file() and (out / "budget-minus-20-pct.csv").is_file()
     assert "vs base" in result.output

@@ -101,7 +101,7 @@ def test_each_case_equals_optimize_by_hand(scenario_file):
                                    atol=1e-4 * expected.problem.budget, err_msg=name)
     frame = summary_frame(outcomes)
     assert list(frame.columns) == ["scenario", "budget", "kpi", "roi", "kpi_vs_base",
-                                   "kpi_vs_base_pct", "status"]
+                                   "kpi_vs_base_pct", "status", "spend"]
     assert frame["scenario"].iloc[0] == "base" and frame["kpi_vs_base"].iloc[0] == 0
     no_tv = outcomes[2].result
     assert no_tv.spend[no_tv.problem.names.index("tv")] == 0

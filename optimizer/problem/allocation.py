@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InfeasibleError, InputError, ParameterError
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
@@ -36,7 +37,8 @@ class AllocationProblem:
     The spend adds up to exactly ``budget`` when ``price`` is 0, and to at most ``budget``
     otherwise. Arrays have shape ``(n_channels,)`` and hold horizon totals. A channel with
     ``min_if_on[i] > 0`` spends either 0 or between ``max(lower, min_if_on)`` and ``upper``.
-    ``rules`` are linear constraints across channels (groups, ratios).
+    ``rules`` are linear constraints across channels (groups, ratios). The horizon is
+    ``periods`` periods of the model's ``period`` ("week"), the budget spread evenly over them.
     """
 
     names: tuple[str, ...]
@@ -48,6 +50,9 @@ class AllocationProblem:
     current: np.ndarray
     rules: tuple[LinearRule, ...] = ()
     price: float = 0.0
+    periods: int = 1
+    period: str = "period"
+    kpi_type: str = KPI_REVENUE
 
     def __post_init__(self):
         n = len(self.names)
@@ -145,7 +150,8 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
         lower=lower, upper=upper, min_if_on=min_if_on, current=current,
         rules=linear_rules(constraints, model.names, exact_budget=float(budget)
                            if not objective.budget_is_ceiling else None),
-        price=objective.price)
+        price=objective.price, periods=periods, period=model.period,
+        kpi_type=model.kpi_type)
     check_budget_fits(problem)
     return problem
 

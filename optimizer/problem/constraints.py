@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
+from budgetopt.optimizer.problem.budget import Budget, parse_budget
 from budgetopt.optimizer.settings import MAX_AMOUNT
 
 __all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
@@ -79,7 +80,7 @@ class PacingRule:
 
 @dataclass(frozen=True)
 class Constraints:
-    budget: float | None = None
+    budget: Budget | None = None
     channels: dict[str, ChannelRules] = field(default_factory=dict)
     groups: tuple[GroupRule, ...] = ()
     ratios: tuple[RatioRule, ...] = ()
@@ -123,9 +124,12 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             problems.append(f"top level: {_unknown_key(key, TOP_LEVEL_KEYS)}")
-    budget = data.get("budget")
-    if budget is not None and not (is_number(budget) and 0 <= budget <= MAX_AMOUNT):
-        problems.append(f"budget must be a number from 0 to {MAX_AMOUNT:g}, got {budget!r}")
+    budget = None
+    if data.get("budget") is not None:
+        try:
+            budget = parse_budget(data["budget"])
+        except InputError as error:
+            problems.append(str(error))
     channels = data.get("channels", {})
     if not isinstance(channels, dict):
         problems.append("[channels] must be a table of [channels.NAME] tables")
@@ -149,7 +153,7 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
                    enumerate(_table_list(data, "pacing", problems)))
     if problems:
         raise InputError.collected(f"{source}: invalid constraints:", problems)
-    return Constraints(budget=None if budget is None else float(budget), channels=rules,
+    return Constraints(budget=budget, channels=rules,
                        groups=groups, ratios=ratios, pacing=pacing, source=source)
 
 

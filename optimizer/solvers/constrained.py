@@ -108,19 +108,23 @@ def _shadow_prices(problem, model: PiecewiseModel, build, time_limit: float) -> 
     lp.solve(make_solver(time_limit))
     if pulp.LpStatus[lp.status] != "Optimal":
         return ()
-    rows = {BUDGET.row(): (BUDGET, "budget")}
+    # (key, label, sign): what loosening the row by one unit gains is sign x its dual; a lower
+    # row is loosened downwards, so its dual counts the other way round
+    rows = {BUDGET.row(): (BUDGET, "budget", -1.0)}
     for k, rule in enumerate(problem.rules):
         key = RuleKey(RuleKind.LINEAR, k)
-        rows[key.row(LOWER)] = (key, f"{rule.name} (lower)")
-        rows[key.row(UPPER)] = (key, f"{rule.name} (upper)")
+        rows[key.row(LOWER)] = (key, f"{rule.name} (lower)", 1.0)
+        rows[key.row(UPPER)] = (key, f"{rule.name} (upper)", -1.0)
     for i, name in enumerate(problem.names):
         if problem.lower[i] > 0:
-            rows[term_row(i, "lo")] = (RuleKey(RuleKind.CHANNEL_MIN, i), f"channel '{name}' min")
+            rows[term_row(i, "lo")] = (RuleKey(RuleKind.CHANNEL_MIN, i),
+                                       f"channel '{name}' min", 1.0)
         if problem.upper[i] < problem.budget:
-            rows[term_row(i, "hi")] = (RuleKey(RuleKind.CHANNEL_MAX, i), f"channel '{name}' max")
+            rows[term_row(i, "hi")] = (RuleKey(RuleKind.CHANNEL_MAX, i),
+                                       f"channel '{name}' max", -1.0)
     prices = []
-    for row, (key, label) in rows.items():
+    for row, (key, label, sign) in rows.items():
         constraint = lp.get_constraint_by_name(row)
         if constraint is not None and constraint.pi is not None and abs(constraint.pi) > 1e-9:
-            prices.append(ShadowPrice(label, -constraint.pi, key))
+            prices.append(ShadowPrice(label, sign * constraint.pi, key))
     return tuple(prices)

@@ -19,7 +19,7 @@ import numpy as np
 from budgetopt.optimizer.constants import METHOD_BRANCH_AND_BOUND, METHOD_KKT
 from budgetopt.optimizer.errors import InfeasibleError, SolverError
 from budgetopt.optimizer.problem.allocation import AllocationProblem
-from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.result.allocation import AllocationResult, ShadowPrice
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.settings import (
     DEFAULT_GAP_TOLERANCE,
@@ -27,8 +27,11 @@ from budgetopt.optimizer.settings import (
     MAX_LISTED,
 )
 from budgetopt.optimizer.solvers.envelope import Domains, Envelope, Relaxation, solve_relaxation
+from budgetopt.optimizer.solvers.rules import BUDGET, RuleKey, RuleKind
 
-__all__ = ["SeparableSolver"]
+__all__ = ["SeparableSolver", "bound_prices"]
+
+MAX_BOUND_PRICES = 40  # binding channel bounds listed (a million channels list the largest)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,37 @@ class SeparableSolver:
                               scale=problem.scale, effort=nodes,
                               seconds=time.perf_counter() - started)
         return AllocationResult(problem=problem, spend=spend, certificate=certificate,
-                                multiplier=lam)
+                                multiplier=lam, shadow_prices=bound_prices(problem, spend, lam))
+
+
+def bound_prices(problem: AllocationProblem, spend, lam: float) -> tuple[ShadowPrice, ...]:
+    """What loosening each binding bound by one unit gains, from the KKT conditions.
+
+    The budget gains its multiplier (less the price of spend); a channel held at its maximum
+    gains its marginal less the multiplier, one held at its minimum the multiplier less its
+    marginal. Listed with the largest gain first; a channel that is off is not listed.
+    """
+    if problem.budget <= 0 or not np.isfinite(lam):
+        return ()
+    tolerance = 1e-9 * max(problem.budget, 1.0)
+    marginal = problem.curves.marginal(spend)
+    prices = []
+    budget_gain = lam - problem.price
+    if budget_gain > 1e-9 and (not problem.budget_is_ceiling
+                               or spend.sum() >= problem.budget - tolerance):
+        prices.append(ShadowPrice("budget", float(budget_gain), BUDGET))
+    floor = np.maximum(problem.lower, np.where(problem.can_switch_off, 0.0, problem.min_if_on))
+    free = (problem.upper - floor > tolerance) & np.isfinite(marginal)
+    at_max = free & (problem.upper < problem.budget) & (spend >= problem.upper - tolerance)
+    at_min = free & ~at_max & (floor > 0) & (spend <= floor + tolerance)
+    gain = np.where(at_max, marginal - lam, np.where(at_min, lam - marginal, 0.0))
+    binding = np.flatnonzero(gain > 1e-9 * max(lam, 1e-12))
+    for i in binding[np.argsort(-gain[binding])][:MAX_BOUND_PRICES]:
+        kind, bound = (RuleKind.CHANNEL_MAX, "max") if at_max[i] else (RuleKind.CHANNEL_MIN,
+                                                                        "min")
+        prices.append(ShadowPrice(f"channel '{problem.names[i]}' {bound}", float(gain[i]),
+                                  RuleKey(kind, int(i))))
+    return tuple(prices)
 
 
 def _all_concave(problem: AllocationProblem) -> bool:
