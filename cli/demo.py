@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -34,7 +35,9 @@ def demo(out_dir):
     click.echo(f"1. sample history (synthetic, weekly, 6 channels) -> {history_path}")
 
     history = load_long_history(history_path, kpi="revenue")
-    model = fit_long_history(history)
+    with warnings.catch_warnings():  # the fit table prints the fit's warnings once
+        warnings.simplefilter("ignore", UserWarning)
+        model = fit_long_history(history)
     write_model(model, folder / "model.json")
     click.echo(f"2. budgetopt fit: {len(history)} weeks -> {folder / 'model.json'}\n")
     click.echo(fit_table(model))
@@ -47,6 +50,8 @@ def demo(out_dir):
     click.echo(allocation_table(result))
     click.echo(f"\nOpen {folder / 'allocation.csv'} for the recommended split, and "
                f"{folder / 'model.json'} for the fitted curves.")
+    click.echo(f"next: budgetopt frontier {folder / 'model.json'} --from 500000 --to 2000000 "
+               f"--steps 7 --periods {quarter} --out frontier.csv (the best KPI at each budget)")
 
 
 def _new_folder(base: Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 from budgetopt.cli.options import parse_list, parse_mapping
 from budgetopt.cli.tables import fit_table
@@ -9,12 +11,14 @@ from budgetopt.optimizer.constants import KPI_TYPES
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.fit.wide import fit_wide_history
 from budgetopt.optimizer.history.loaders import (
+    TableFormat,
     load_geo_history,
     load_long_history,
     load_wide_history,
     with_holidays,
 )
 from budgetopt.optimizer.model.files import write_model
+from budgetopt.optimizer.settings import quarter_periods
 
 
 @click.command()
@@ -45,11 +49,17 @@ from budgetopt.optimizer.model.files import write_model
               "every channel; delayed lets the effect peak some periods after the spend; auto "
               "fits both and keeps the one with the lower CV error.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of starts and draws.")
+@click.option("--sep", help="CSV column separator (default: recognised from the file: , ; tab).")
+@click.option("--decimal", type=click.Choice([".", ","]), help="Decimal mark of the numbers "
+              "(default: recognised; 1.234,56 is read as 1234.56).")
+@click.option("--date-format", help="strftime codes of the date column, e.g. %d/%m/%Y "
+              "(default: ISO, or day/month or month/day where the dates show which).")
+@click.option("--sheet", help="Excel sheet of an .xlsx history (default: the first).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
 def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
         holiday_country, geo_column, population_column, layout, kpi_type, bootstrap, adstock,
-        seed, out_path):
+        seed, sep, decimal, date_format, sheet, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
@@ -59,15 +69,19 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
       budgetopt fit geo.csv --geo geo --population population --date time \\
           --kpi conversions --channels tv=tv_spend,search=search_spend --out model.json
       budgetopt fit platform.csv --format long --kpi conversions --out model.json
+      budgetopt fit sales.xlsx --date week --kpi sales --channels 'mdsp_*' --out model.json
     """
     mapping = parse_mapping(channels, "--channels")
+    table = TableFormat(sep=sep, decimal=decimal, date_format=date_format, sheet=sheet)
     if layout == "long" and (geo_column or adstock != "geometric"):
         raise click.UsageError("--geo and --adstock apply to wide histories; a long history "
                                "is fitted channel by channel with geometric adstock")
     if layout == "long":
         history = load_long_history(history_path, date=date_column, kpi=kpi_column,
-                                    channels=mapping or None)
-        model = fit_long_history(history, kpi_type=kpi_type, seed=seed)
+                                    channels=mapping or None, table_format=table)
+        with warnings.catch_warnings():  # the fit table prints the fit's warnings once
+            warnings.simplefilter("ignore", UserWarning)
+            model = fit_long_history(history, kpi_type=kpi_type, seed=seed)
     else:
         if not mapping:
             raise click.UsageError("--channels is required for a wide history "
@@ -79,15 +93,17 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
             history = load_geo_history(history_path, date=date_column, geo=geo_column,
                                        kpi=kpi_column, channels=mapping,
                                        controls=parse_list(controls),
-                                       population=population_column)
+                                       population=population_column, table_format=table)
         else:
             if population_column:
                 raise click.UsageError("--population needs --geo")
             history = load_wide_history(history_path, date=date_column, kpi=kpi_column,
-                                        channels=mapping, controls=parse_list(controls))
+                                        channels=mapping, controls=parse_list(controls),
+                                        table_format=table)
         if holidays_path:
             history = with_holidays(history, holidays_path, country=holiday_country)
-        with _ProgressBars() as progress:
+        with _ProgressBars() as progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # printed once, in the fit table
             model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
                                      adstock=adstock, progress=progress)
     write_model(model, out_path)
@@ -95,6 +111,9 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
     click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "
                f"{model.fit.seconds['total']:.1f} s; "
                f"wrote {out_path}")
+    quarter = quarter_periods(model.period)
+    click.echo(f"next: budgetopt optimize {out_path} --periods {quarter} --out allocation.csv "
+               f"(the best split of next quarter's budget at the current total)")
 
 
 class _ProgressBars:

@@ -1,7 +1,7 @@
 """Writing results as CSV and JSON files (each an output set of one; callers may nest them).
 
-Text cells that a spreadsheet would run as a formula (starting with =, +, - or @) are written
-with a leading apostrophe.
+Amounts are written to the cent and ratios with 10 significant digits; text cells that a
+spreadsheet would run as a formula (starting with =, +, - or @) get a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ __all__ = ["write_csv", "write_allocation", "write_json", "escape_formulas"]
 
 FLOAT_FORMAT = "%.10g"
 FORMULA_STARTS = ("=", "+", "-", "@")
+CENTS = 2  # money and KPI amounts are written to the cent
+AMOUNT_COLUMNS = {"current_spend", "spend", "change", "kpi_current", "kpi", "lower", "upper",
+                  "budget", "kpi_vs_base", "kpi_p10", "kpi_p90"}
+
+
+def rounded_amounts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Amount columns (and ``spend_<channel>``) to the cent; ratios keep their digits. (A
+    column's cents may then add up to its exact total give or take a few cents.)"""
+    amounts = [c for c in frame.columns if (c in AMOUNT_COLUMNS or str(c).startswith("spend_"))
+               and pd.api.types.is_float_dtype(frame[c])]
+    return frame.round(dict.fromkeys(amounts, CENTS)) if amounts else frame
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -33,8 +44,8 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path) -> None:
     with output_set() as outputs:
-        escape_formulas(frame).to_csv(outputs.path(path), index=False,
-                                      float_format=FLOAT_FORMAT)
+        escape_formulas(rounded_amounts(frame)).to_csv(outputs.path(path), index=False,
+                                                       float_format=FLOAT_FORMAT)
 
 
 def write_allocation(result: AllocationResult, path) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean, table_line
+from budgetopt.optimizer.history.tables import parse_date
 
 __all__ = ["read_seasonality"]
 
@@ -69,11 +70,9 @@ PERIOD_OFFSETS = {"week": pd.DateOffset(weeks=1), "day": pd.DateOffset(days=1),
 
 
 def period_dates(start: str, periods: int, period: str) -> tuple[str, ...]:
-    """Start dates of ``periods`` periods of the model's kind from ``start`` (YYYY-MM-DD)."""
-    try:
-        first = pd.Timestamp(start)
-    except ValueError:
-        raise ParameterError("start", f"{start!r} is not a date (use YYYY-MM-DD).") from None
+    """Start dates of ``periods`` periods of the model's kind from ``start`` (YYYY-MM-DD, or
+    day/month/year where a field shows which is the day)."""
+    first = parse_date(start, "start")
     if period not in PERIOD_OFFSETS:
         raise ParameterError("start", f"cannot be used: the model's period is {period!r}; dates "
                                       f"can be given for week, day or month periods only.")

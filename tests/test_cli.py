@@ -198,7 +198,7 @@ def test_optimize_with_groups_prints_and_writes_shadow_prices(model_path, tmp_pa
     result = run("optimize", model_path, "--budget", 2_000_000, "--periods", 13,
                  "--constraints", rules, "--out", out, "--json", summary)
     assert result.exit_code == 0, result.output
-    assert "binding constraints" in result.output
+    assert "binding rules" in result.output
     data = json.loads(summary.read_text())
     names = [item["name"] for item in data["binding_constraints"]]
     assert "budget" in names and "group 'digital' max_share (upper)" in names
@@ -216,7 +216,7 @@ def test_every_objective_runs_from_the_terminal(model_path, tmp_path, flags):
     assert result.exit_code == 0, result.output
     assert "objective:" in result.output
     frame = pd.read_csv(out)
-    assert frame["spend"].sum() <= 3_000_000 * (1 + 1e-9)
+    assert frame["spend"].sum() <= 3_000_000 + 0.01 * len(frame)  # amounts to the cent
 
 
 def test_conflicting_objective_options_are_a_usage_error(model_path, tmp_path):
@@ -245,17 +245,25 @@ def test_infeasible_group_exits_1_naming_the_group(model_path, tmp_path):
 
 def test_frontier_writes_the_contract_columns_and_marks_break_even(model_path, tmp_path):
     out = tmp_path / "frontier.csv"
-    result = run("frontier", model_path, "--from", 100_000, "--to", 3_000_000, "--steps", 8,
+    short = run("frontier", model_path, "--from", 100_000, "--to", 3_000_000, "--steps", 8,
+                "--periods", 13, "--out", out)
+    assert "marginal ROI is still 1.82 at 3,000,000: the break-even budget lies beyond" in \
+        short.output
+    assert not pd.read_csv(out)["break_even"].any()
+    result = run("frontier", model_path, "--from", 100_000, "--to", 12_000_000, "--steps", 8,
                  "--periods", 13, "--out", out)
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["budget", "kpi", "roi", "marginal_roi", "spend_tv",
-                                   "spend_search", "spend_social"]
+    assert list(frame.columns) == ["budget", "kpi", "roi", "marginal_roi", "break_even",
+                                   "spend_tv", "spend_search", "spend_social"]
     assert len(frame) == 8
     assert frame["kpi"].is_monotonic_increasing
     spend = frame[["spend_tv", "spend_search", "spend_social"]].sum(axis=1)
-    np.testing.assert_allclose(spend, frame["budget"], rtol=1e-9)
+    np.testing.assert_allclose(spend, frame["budget"], atol=0.02)  # cents
     assert "break-even budget (marginal ROI = 1)" in result.output
+    crossed = frame.index[frame["break_even"]]
+    assert len(crossed) == 1 and frame["marginal_roi"][crossed[0]] < 1
+    assert frame["marginal_roi"][crossed[0] - 1] >= 1
 
 
 def test_frontier_bad_range_is_an_input_error(model_path, tmp_path):
@@ -300,11 +308,11 @@ def test_plan_verb_writes_the_plan_and_compares_with_flat(tmp_path):
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["period", "date", "channel", "spend", "kpi"]
-    assert frame["spend"].sum() == pytest.approx(1_118_000, rel=1e-9)
+    assert frame["spend"].sum() == pytest.approx(1_118_000, abs=0.01 * len(frame))  # cents
     assert frame["date"].iloc[0] == "2027-01-04" and frame["date"].iloc[-1] == "2027-03-29"
     tv = frame[frame["channel"] == "tv"].set_index("period")["spend"]
     assert tv.loc[[7, 8]].max() <= 1e-9 and tv.max() <= 60000 + 1e-6
-    assert frame[frame["period"] <= 4]["spend"].sum() >= 0.25 * 1_118_000 * (1 - 1e-9)
+    assert frame[frame["period"] <= 4]["spend"].sum() >= 0.25 * 1_118_000 - 0.01 * len(frame)
     summary = json.loads((tmp_path / "plan.json").read_text())
     assert summary["kpi"] >= summary["flat_kpi"]
     assert "flat plan" in result.output

@@ -8,17 +8,18 @@ Problems name the file, the line (1-based, header is line 1) and the column.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.files.checks import did_you_mean, table_line
-from budgetopt.optimizer.settings import DATE_RANGE, MAX_AMOUNT, MAX_LISTED
+from budgetopt.optimizer.history.tables import TableFormat, parse_dates, read_table
+from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_LISTED
 
-__all__ = ["History", "GeoPanel", "load_wide_history", "load_geo_history", "load_long_history",
-           "with_holidays", "MIN_PERIODS"]
+__all__ = ["History", "TableFormat", "expand_channels", "GeoPanel", "load_wide_history",
+           "load_geo_history", "load_long_history", "with_holidays", "MIN_PERIODS"]
 
 MIN_PERIODS = 16  # a curve (3 parameters) plus adstock, with room for a hold-out
 
@@ -79,12 +80,15 @@ class History:
 
 
 def load_wide_history(path, *, date: str, kpi: str, channels: dict[str, str],
-                      controls: tuple[str, ...] = ()) -> History:
-    """Read a wide history; ``channels`` maps channel name to its spend column."""
-    frame = _read_csv(path)
+                      controls: tuple[str, ...] = (),
+                      table_format: TableFormat = TableFormat()) -> History:
+    """Read a wide history; ``channels`` maps channel name to its spend column (a name that
+    is a glob pattern such as ``mdsp_*`` stands for every column it matches)."""
+    frame = read_table(path, table_format)
+    channels = expand_channels(channels, frame.columns, path, exclude=(date, kpi, *controls))
     _require_columns(frame, path, [date, kpi, *channels.values(), *controls])
     problems: list[str] = []
-    dates = _dates(frame, date, path, problems)
+    dates = _dates(frame, date, path, problems, date_format=table_format.date_format)
     kpi_values = _numeric(frame, kpi, problems)
     spend = {name: _numeric(frame, column, problems, non_negative=True)
              for name, column in channels.items()}
@@ -102,17 +106,21 @@ def load_wide_history(path, *, date: str, kpi: str, channels: dict[str, str],
 
 
 def load_geo_history(path, *, date: str, geo: str, kpi: str, channels: dict[str, str],
-                     controls: tuple[str, ...] = (), population: str | None = None) -> History:
+                     controls: tuple[str, ...] = (), population: str | None = None,
+                     table_format: TableFormat = TableFormat()) -> History:
     """Read a geo panel (one row per geo and period); every geo needs every period.
 
     ``population`` names a column constant within each geo (people, or any size measure); the
     fit works per head. Without it every geo counts as one.
     """
-    frame = _read_csv(path)
+    frame = read_table(path, table_format)
+    channels = expand_channels(channels, frame.columns, path,
+                               exclude=(date, geo, kpi, *controls, population))
     _require_columns(frame, path, [date, geo, kpi, *channels.values(), *controls,
                                    *([population] if population else [])])
     problems: list[str] = []
-    dates = _dates(frame, date, path, problems, unique=False)
+    dates = _dates(frame, date, path, problems, unique=False,
+                   date_format=table_format.date_format)
     geos = frame[geo].str.strip()
     for i in np.flatnonzero((geos == "").to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{geo}': empty geo name")
@@ -160,15 +168,17 @@ def load_geo_history(path, *, date: str, geo: str, kpi: str, channels: dict[str,
 
 
 def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: str = "channel",
-                      spend: str = "spend", channels: dict[str, str] | None = None) -> History:
+                      spend: str = "spend", channels: dict[str, str] | None = None,
+                      table_format: TableFormat = TableFormat()) -> History:
     """Read a long history (one row per period and channel, KPI attributed to the channel).
 
     ``channels`` maps model channel names to the names used in the file (all when None).
     """
-    frame = _read_csv(path)
+    frame = read_table(path, table_format)
     _require_columns(frame, path, [date, channel, spend, kpi])
     problems: list[str] = []
-    dates = _dates(frame, date, path, problems, unique=False)
+    dates = _dates(frame, date, path, problems, unique=False,
+                   date_format=table_format.date_format)
     spend_values = _numeric(frame, spend, problems, non_negative=True)
     kpi_values = _numeric(frame, kpi, problems, non_negative=True)
     names = frame[channel].str.strip()
@@ -205,20 +215,19 @@ def load_long_history(path, *, date: str = "date", kpi: str = "kpi", channel: st
                    channel_kpi=rename(kpi_wide), kpi_name=kpi, source=str(path))
 
 
-def _read_csv(path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such history file.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not a readable CSV file ({error}).") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty; expected a header row and data.") from None
-    frame.columns = [str(column).strip() for column in frame.columns]
-    if frame.empty:
-        raise InputError(f"{path}: no data rows below the header.")
-    return frame
+def expand_channels(channels: dict[str, str], columns, path, exclude=()) -> dict[str, str]:
+    """``channels`` with each glob pattern (``mdsp_*``) replaced by the columns it matches."""
+    expanded = {}
+    for name, column in channels.items():
+        if not any(mark in column for mark in "*?["):
+            expanded[name] = column
+            continue
+        matches = [c for c in columns if fnmatch.fnmatchcase(c, column) and c not in exclude]
+        if not matches:
+            raise InputError(f"{path}: no column matches the channel pattern '{column}'; the "
+                             f"columns are {', '.join(list(columns)[:15])}.")
+        expanded.update({c: c for c in matches})
+    return expanded
 
 
 def _require_columns(frame: pd.DataFrame, path, columns) -> None:
@@ -250,11 +259,9 @@ def _numeric(frame, column, problems, *, non_negative=False) -> np.ndarray:
     return values
 
 
-def _dates(frame, column, path, problems, *, unique=True) -> pd.Series:
+def _dates(frame, column, path, problems, *, unique=True, date_format=None) -> pd.Series:
     raw = frame[column].str.strip()
-    dates = pd.to_datetime(raw, errors="coerce", format="mixed")
-    first, last = (pd.Timestamp(day) for day in DATE_RANGE)
-    dates = dates.where((dates >= first) & (dates <= last))
+    dates = parse_dates(raw, date_format, where=f"{path}, column '{column}'")
     for i in np.flatnonzero(dates.isna().to_numpy())[:MAX_LISTED]:
         problems.append(f"line {table_line(i)}, column '{column}': {raw.iloc[i]!r} is not a date "
                         f"(use YYYY-MM-DD)")
@@ -314,7 +321,7 @@ def with_holidays(history: History, path, *, country: str | None = None) -> Hist
     The calendar is a CSV with columns ``ds`` (date) and ``holiday`` (name), and optionally
     ``country`` (Prophet's and Robyn's layout); ``country`` keeps only that country's rows.
     """
-    frame = _read_csv(path)
+    frame = read_table(path, kind="holiday calendar")
     _require_columns(frame, path, ["ds", "holiday"])
     problems: list[str] = []
     days = _dates(frame, "ds", path, problems, unique=False)
