@@ -23,6 +23,7 @@ FLAGS = {
     "budget": "--budget", "periods": "--periods", "kpi_value": "--kpi-value",
     "kpi_type": "--kpi-type", "start": "--start", "steps": "--steps",
     "risk_aware": "--risk-aware", "country": "--holiday-country",
+    "date_format": "--date-format", "max_step_change": "--max-step-change",
 }
 FRONTIER_FLAGS = {"start": "--from", "stop": "--to"}
 

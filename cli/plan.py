@@ -16,7 +16,7 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 
 @click.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.option("--budget", type=float, help="Total budget of the plan. Default: the constraints "
+@click.option("--budget", help="Total budget of the plan. Default: the constraints "
               "file's budget, else the current plan's total over the periods.")
 @click.option("--periods", type=click.IntRange(min=1), required=True,
               help="Number of periods to plan (13 weeks for a quarter).")
@@ -27,6 +27,9 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 @click.option("--seasonality", "seasonality_path", type=click.Path(dir_okay=False),
               help="CSV period,multiplier or period,channel,multiplier: the response in that "
               "period is multiplied.")
+@click.option("--max-step-change", type=click.FloatRange(min=0), help="Limit every channel "
+              "without its own max_step_change to this share of change from one period to the "
+              "next (0.3: at most ±30 %), for a smoother, bookable plan.")
 @click.option("--count-carryover", is_flag=True, help="Also count the KPI that the plan's "
               "spend produces after its last period.")
 @solver_options(gap=PLAN_GAP_TOLERANCE)
@@ -35,7 +38,7 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Plan CSV to write (period,date,channel,spend,kpi).")
 def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
-         count_carryover, gap, time_limit, json_path, out_path):
+         max_step_change, count_carryover, gap, time_limit, json_path, out_path):
     """Plan spend per channel per period with carryover, pacing, flighting and seasonality.
 
     \b
@@ -54,7 +57,8 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
         dates = period_dates(start, periods, model.period) if start else None
         result = plan_budget(model, budget, periods, constraints=constraints,
                              multipliers=multipliers, count_carryover=count_carryover,
-                             dates=dates, settings=solver_settings(gap, time_limit))
+                             dates=dates, max_step_change=max_step_change,
+                             settings=solver_settings(gap, time_limit))
         write_csv(result.to_frame(), plan_file)
         if json_file:
             write_json(result.summary(), json_file)

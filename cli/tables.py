@@ -247,6 +247,7 @@ def plan_table(result) -> str:
     counted = "counted" if result.count_carryover else "not counted (--count-carryover)"
     return "\n".join([
         "spend per period:", format_table(header, rows, footer), "",
+        horizon_line(float(result.spend.sum()), periods, result.period),
         f"KPI: {money(kpi)} (flat plan with the same channel totals: {money(flat)}, "
         f"{100 * (kpi - flat) / flat:+.2f}%)" if flat else f"KPI: {money(kpi)}",
         f"in the periods: {money(result.kpi.sum())}; carried out after the last period: "

@@ -124,9 +124,38 @@ def _never_worse_than_current(problem: AllocationProblem,
 def plan_budget(model: MediaModel, budget: float, periods: int, *,
                 constraints: Constraints | None = None, multipliers: np.ndarray | None = None,
                 count_carryover: bool = False, dates: tuple[str, ...] | None = None,
+                max_step_change: float | None = None,
                 settings: SolverSettings = PLAN_SETTINGS) -> PlanResult:
-    """The best spend per channel per period for ``budget`` over ``periods`` periods."""
+    """The best spend per channel per period for ``budget`` over ``periods`` periods.
+
+    A note names the channels whose first or last periods move far from their mid-plan level
+    (the edge effect of the carry-in and of the carryover lost after the plan)."""
     problem = build_plan_problem(model, budget, periods, constraints=constraints,
                                  multipliers=multipliers, count_carryover=count_carryover,
-                                 dates=dates)
-    return solve_plan(problem, settings)
+                                 dates=dates, max_step_change=max_step_change)
+    result = solve_plan(problem, settings)
+    note = edge_note(problem, result)
+    return replace(result, notes=(*result.notes, note)) if note else result
+
+
+EDGE_PERIODS = 2  # periods at each end of a plan checked for the edge effect
+EDGE_MOVE = 0.5  # an edge period this far from the channel's mid-plan median is noted
+
+
+def edge_note(problem, result: PlanResult) -> str | None:
+    """Channels whose spend in the first or last periods is far from their mid-plan median."""
+    spend, periods = result.spend, result.spend.shape[1]
+    if periods < 2 * EDGE_PERIODS + 2:
+        return None
+    middle = np.median(spend[:, EDGE_PERIODS:-EDGE_PERIODS], axis=1)
+    edges = np.hstack([spend[:, :EDGE_PERIODS], spend[:, -EDGE_PERIODS:]])
+    active = problem.caps[:, :EDGE_PERIODS].min(axis=1) > 0
+    moved = [result.names[c] for c in range(len(result.names))
+             if active[c] and middle[c] > 0 and np.isnan(problem.step[c])
+             and np.any(np.abs(edges[c] / middle[c] - 1) > EDGE_MOVE)]
+    if not moved:
+        return None
+    return (f"{', '.join(moved[:5])}: spend in the first or last {EDGE_PERIODS} periods moves "
+            f"more than {EDGE_MOVE:.0%} from mid-plan; that is the edge effect of the carryover "
+            f"from the history and of the carryover lost after the plan. A step-change limit "
+            f"(max_step_change, e.g. 0.3) gives a smoother, bookable plan.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.allocate import allocate, resolve_budget
 from budgetopt.optimizer.errors import BudgetoptError, InfeasibleError
 from budgetopt.optimizer.export import write_allocation, write_csv
 from budgetopt.optimizer.files.outputs import output_set
@@ -29,11 +29,12 @@ INFEASIBLE = "infeasible"
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """A case's result, or why it has none."""
+    """A case's result, or why it has none, and its budget (the ceiling for a target)."""
 
     case: Case
     result: AllocationResult | None
     error: str | None = None
+    budget: float = np.nan
 
     @property
     def status(self) -> str:
@@ -42,10 +43,11 @@ class CaseOutcome:
 
 def run_case(model: MediaModel, case: Case, settings: SolverSettings) -> CaseOutcome:
     try:
-        result = allocate(model, case.budget, periods=case.periods,
+        budget = resolve_budget(model, case.budget, case.constraints, case.periods)
+        result = allocate(model, budget, periods=case.periods,
                           constraints=case.constraints, objective=case.objective,
                           efficiency=case.efficiency_array(model.names), settings=settings)
-        return CaseOutcome(case, result)
+        return CaseOutcome(case, result, budget=budget)
     except BudgetoptError as error:
         return CaseOutcome(case, None, str(error))
 
@@ -82,9 +84,7 @@ def summary_frame(outcomes: list[CaseOutcome]) -> pd.DataFrame:
         result = outcome.result
         kpi = result.total_kpi if result else np.nan
         spend = result.total_spend if result else np.nan
-        given = outcome.case.budget
-        budget = (result.problem.budget if result else
-                  given.amount if given is not None and given.amount is not None else np.nan)
+        budget = outcome.budget
         versus = kpi - base.total_kpi if base and result else np.nan
         rows.append({"scenario": outcome.case.name, "budget": budget, "kpi": kpi,
                      "roi": kpi / spend if result and spend else np.nan,

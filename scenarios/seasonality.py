@@ -86,10 +86,10 @@ def seasonality_from_model(model, start: str, periods: int) -> pd.DataFrame:
     The multiplier is the fitted baseline's seasonal level relative to its mean: media response
     is assumed to rise and fall with the demand the baseline shows.
     """
+    dates = pd.to_datetime(list(period_dates(start, periods, model.period)))
     if model.seasonality is None:
         raise InputError("the model has no fitted seasonality; fit a wide history "
                          "(budgetopt fit --format wide) to get one.")
-    dates = pd.to_datetime(list(period_dates(start, periods, model.period)))
     return pd.DataFrame({"period": np.arange(1, periods + 1),
                          "date": list(dates.strftime("%Y-%m-%d")),
                          "multiplier": model.seasonality.multipliers(dates)})

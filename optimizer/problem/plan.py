@@ -50,8 +50,11 @@ class PlanProblem:
 def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
                        constraints: Constraints | None = None,
                        multipliers: np.ndarray | None = None, count_carryover: bool = False,
-                       dates: tuple[str, ...] | None = None) -> PlanProblem:
+                       dates: tuple[str, ...] | None = None,
+                       max_step_change: float | None = None) -> PlanProblem:
     """The plan problem of a model, a budget over ``periods`` periods and the plan rules.
+
+    ``max_step_change`` limits every channel without a limit of its own (a smoother plan).
 
     Raises:
         InputError: a flight or pacing window goes past the plan's periods.
@@ -64,7 +67,9 @@ def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
     constraints = constraints or Constraints()
     totals = build_problem(model, budget, periods=periods, constraints=constraints)
     caps = np.tile(totals.upper[:, None], (1, periods)).astype(float)
-    step = np.full(len(model), np.nan)
+    if max_step_change is not None and not max_step_change >= 0:
+        raise ParameterError("max_step_change", f"must be >= 0, got {max_step_change:g}.")
+    step = np.full(len(model), np.nan if max_step_change is None else max_step_change)
     index = {name: i for i, name in enumerate(model.names)}
     problems = []
     for name, rules in constraints.channels.items():

@@ -31,6 +31,7 @@ class PlanResult:
     count_carryover: bool
     certificate: Certificate
     notes: tuple[str, ...] = ()
+    period: str = "period"
 
     @property
     def total_kpi(self) -> float:

@@ -81,7 +81,8 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
                           seconds=time.perf_counter() - started)
     return PlanResult(names=model.names, dates=problem.dates, spend=spend, kpi=kpi,
                       tail=carried, flat_spend=flat, flat_kpi=flat_kpi, flat_tail=flat_carried,
-                      count_carryover=problem.count_carryover, certificate=certificate)
+                      count_carryover=problem.count_carryover, certificate=certificate,
+                      period=model.period)
 
 
 def _spend_variables(lp, problem: PlanProblem):
