@@ -1,0 +1,70 @@
+"""Every budgetopt command in the README runs as written, and prints what the README shows.
+
+Each ```bash block's budgetopt commands run in a fresh folder beside the repository's shipped
+files (benchmarks/data, scenarios/examples); each ```text block that follows a command is its
+output, abridged: every line it shows must be a line the command prints (timings aside).
+"""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from budgetopt.cli.main import cli
+from click.testing import CliRunner
+
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+TIMING = re.compile(r"\d+(\.\d+)? s\b")
+
+
+def blocks():
+    """(language, text) of every fenced block, in order."""
+    return re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
+
+
+def commands_and_outputs():
+    """Each README budgetopt command with the README's output lines for it (maybe none)."""
+    pairs = []
+    for language, text in blocks():
+        if language == "bash":
+            joined = text.replace("\\\n", " ")
+            for line in joined.splitlines():
+                for part in line.split("&&"):
+                    words = shlex.split(part)
+                    if words and words[0] == "budgetopt":
+                        pairs.append([words[1:], []])
+        elif language == "text" and pairs:
+            pairs[-1][1] += text.splitlines()
+    return pairs
+
+
+def shown(line: str) -> bool:
+    """A README output line that stands for itself (not an ellipsis or a comment)."""
+    stripped = line.strip()
+    return bool(stripped) and stripped not in ("...", "…") and not stripped.startswith("(")
+
+
+def mask(line: str) -> str:
+    return TIMING.sub("<t> s", line.rstrip())
+
+
+def test_the_readme_has_the_two_quick_start_commands():
+    quick = README[README.index("## Quick start"):README.index("## The verbs")]
+    assert "pip install -e . && budgetopt demo" in quick
+    assert 'pip install -e ".[test]" && python -m pytest' in quick
+    assert len(commands_and_outputs()) >= 8
+
+
+def test_every_readme_command_runs_and_prints_what_the_readme_shows(tmp_path, monkeypatch):
+    for folder in ("benchmarks", "scenarios"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    monkeypatch.chdir(tmp_path)
+    for arguments, expected in commands_and_outputs():
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 0, (arguments, result.output, result.stderr)
+        printed = {mask(line.replace(f"{tmp_path}/", "")) for line in
+                   (result.output + result.stderr).splitlines()}
+        missing = [line for line in expected if shown(line) and mask(line) not in printed]
+        assert missing == [], (arguments, missing)
