@@ -112,10 +112,12 @@ def test_break_even_is_marked_only_where_it_is_crossed(tmp_path):
 
 
 def test_scenario_summary_has_spend_and_a_missing_model_names_the_file_and_line(tmp_path):
-    result = run("scenarios", EXAMPLES / "quarter.toml", "--out", tmp_path / "r")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'model = "{DEMO}"\n[base]\nperiods = 13\n[[case]]\n'
+                        f'name = "ROI at least 1.6"\nobjective = "target_roi"\ntarget = 1.6\n')
+    result = run("scenarios", scenario, "--workers", 1, "--out", tmp_path / "r")
     summary = pd.read_csv(tmp_path / "r" / "summary.csv").set_index("scenario")
     assert summary.loc["ROI at least 1.6", "spend"] < summary.loc["ROI at least 1.6", "budget"]
-    scenario = tmp_path / "s.toml"
     scenario.write_text('# what-if\n\nmodel = "nowhere.json"\n[base]\nbudget = 1\n')
     missing = run("scenarios", scenario, "--out", tmp_path / "r2")
     assert missing.exit_code == 1 and result.exit_code == 0
@@ -243,9 +245,9 @@ def test_fit_warnings_are_printed_once_and_a_next_step_follows(tmp_path):
 @pytest.mark.slow
 def test_plan_edges_are_explained_and_a_smoothing_option_fixes_them(tmp_path):
     out = tmp_path / "p.csv"
-    raw = run("plan", DEMO, "--periods", 13, "--out", out)
+    raw = run("plan", DEMO, "--periods", 8, "--out", out)
     assert "edge effect" in raw.output and "max_step_change" in raw.output
-    smooth = run("plan", DEMO, "--periods", 13, "--max-step-change", 0.3, "--out", out)
+    smooth = run("plan", DEMO, "--periods", 8, "--max-step-change", 0.3, "--out", out)
     assert smooth.exit_code == 0 and "edge effect" not in smooth.output
     plan = pd.read_csv(out).pivot(index="period", columns="channel", values="spend")
     steps = plan.pct_change().iloc[1:].abs()

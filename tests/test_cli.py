@@ -276,7 +276,7 @@ EXAMPLES = resources.files("budgetopt.scenarios") / "examples"
 
 def test_scenarios_verb_writes_summary_and_case_files(tmp_path):
     out = tmp_path / "results"
-    result = run("scenarios", EXAMPLES / "quarter.toml", "--out", out)
+    result = run("scenarios", EXAMPLES / "quarter.toml", "--workers", 1, "--out", out)
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["scenario", "budget", "kpi", "roi", "kpi_vs_base",

@@ -144,7 +144,7 @@ def test_delayed_adstock_finds_when_the_effect_peaks(tmp_path):
     frame, history = history_of(tmp_path, 2, truth=DELAYED_TRUTH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        delayed = fit_wide_history(history, bootstrap=3, adstock="delayed")
+        delayed = fit_wide_history(history, bootstrap=2, adstock="delayed")
         geometric = fit_wide_history(history, bootstrap=0)
         chosen = fit_wide_history(history, bootstrap=0, adstock="auto")
     np.testing.assert_allclose(delayed.peak[[0, 4]], DELAYED_TRUTH.peak[[0, 4]], atol=0.6)

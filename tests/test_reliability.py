@@ -91,7 +91,7 @@ def test_target_roi_finds_small_spends(tmp_path):
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out)
     spend, kpi = frame["spend"].sum(), frame["kpi"].sum()
-    assert kpi / spend >= 0.9 * (1 - 1e-9)
+    assert kpi / spend >= 0.9 * (1 - 1e-4)  # the CSV's amounts are to the cent
     # the most spend keeping ROI 0.9: two equal channels, 2000 (1 - e^(-x/2000)) = 0.9 x
     x = np.linspace(1, 2000, 200001)
     best = x[2000 * (1 - np.exp(-x / 2000)) >= 0.9 * x].max()
