@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
 from budgetopt.cli.tables import frontier_table, warn_about_the_horizon
 from budgetopt.optimizer.export import write_csv
 from budgetopt.optimizer.frontier import budget_frontier
@@ -24,10 +24,11 @@ from budgetopt.optimizer.problem.constraints import read_constraints
 @click.option("--kpi-value", type=float, help="Money per conversion, to mark the break-even "
               "budget of a conversions KPI.")
 @solver_options
+@extrapolation_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Frontier CSV to write.")
 def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_value, gap,
-             time_limit, out_path):
+             time_limit, allow_extrapolation, out_path):
     """Optimal KPI, ROI and marginal ROI for each budget in a range; marks the break-even budget.
 
     \b
@@ -40,7 +41,8 @@ def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_valu
         warn_about_the_horizon(model, stop)
     result = budget_frontier(model, start, stop, steps, periods=periods or 1,
                              constraints=constraints,
-                             kpi_value=kpi_value, settings=solver_settings(gap, time_limit))
+                             kpi_value=kpi_value, allow_extrapolation=allow_extrapolation,
+                             settings=solver_settings(gap, time_limit))
     write_csv(result.to_frame(), out_path)
     click.echo(frontier_table(result))
     click.echo(f"wrote {out_path}")

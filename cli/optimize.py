@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from budgetopt.cli.options import (
+    extrapolation_option,
     objective_from_options,
     objective_options,
     solver_options,
@@ -30,12 +31,14 @@ from budgetopt.optimizer.problem.constraints import read_constraints
 @solver_options
 @click.option("--risk-aware", is_flag=True, help="Keep only the part of the move that "
               "maximises the KPI's 10th percentile over the model's bootstrap draws.")
+@extrapolation_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (method, status, gap, binding constraints).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Allocation CSV to write.")
 def optimize(model_path, budget, periods, constraints_path, objective, kpi_value, target_roi,
-             target_kpi, target_mroi, gap, time_limit, risk_aware, json_path, out_path):
+             target_kpi, target_mroi, gap, time_limit, risk_aware, allow_extrapolation,
+             json_path, out_path):
     """Best allocation of a budget across the model's channels, to a certified optimum.
 
     \b
@@ -56,6 +59,7 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
             warn_about_the_horizon(model, budget)
         result = allocate(model, budget, periods=horizon, constraints=constraints,
                           objective=goal, risk_aware=risk_aware,
+                          allow_extrapolation=allow_extrapolation,
                           settings=solver_settings(gap, time_limit))
         write_allocation(result, allocation_file)
         if json_file:

@@ -81,3 +81,10 @@ def solver_options(command=None, *, gap=None):
 
 def solver_settings(gap, time_limit):
     return SolverSettings(gap_tolerance=gap, time_limit=time_limit)
+
+
+extrapolation_option = click.option(
+    "--allow-extrapolation", is_flag=True, help="Let channels spend more per period than their "
+    "history ever did (their curves are then extrapolated; such channels are flagged "
+    "beyond_history). Without it a channel with a known history stays within it unless the "
+    "constraints give it an explicit max.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
 from budgetopt.cli.tables import plan_table
 from budgetopt.optimizer.allocate import plan_budget, resolve_budget
 from budgetopt.optimizer.export import write_csv, write_json
@@ -33,12 +33,14 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 @click.option("--count-carryover", is_flag=True, help="Also count the KPI that the plan's "
               "spend produces after its last period.")
 @solver_options(gap=PLAN_GAP_TOLERANCE)
+@extrapolation_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (totals, flat plan, method, gap).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Plan CSV to write (period,date,channel,spend,kpi).")
 def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
-         max_step_change, count_carryover, gap, time_limit, json_path, out_path):
+         max_step_change, count_carryover, gap, time_limit, allow_extrapolation, json_path,
+         out_path):
     """Plan spend per channel per period with carryover, pacing, flighting and seasonality.
 
     \b
@@ -58,6 +60,7 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
         result = plan_budget(model, budget, periods, constraints=constraints,
                              multipliers=multipliers, count_carryover=count_carryover,
                              dates=dates, max_step_change=max_step_change,
+                             allow_extrapolation=allow_extrapolation,
                              settings=solver_settings(gap, time_limit))
         write_csv(result.to_frame(), plan_file)
         if json_file:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import solver_options, solver_settings
+from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
 from budgetopt.cli.tables import format_table, money, percent, ratio
 from budgetopt.scenarios.runner import run_cases, summary_frame, write_outputs
 from budgetopt.scenarios.scenario_file import read_scenarios
@@ -14,9 +14,10 @@ from budgetopt.scenarios.scenario_file import read_scenarios
 @solver_options
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: "
               "one per core).")
+@extrapolation_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for summary.csv and one allocation CSV per case.")
-def scenarios(scenario_path, gap, time_limit, workers, out_dir):
+def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, out_dir):
     """Run every what-if case of a scenario file and compare them with the base.
 
     \b
@@ -24,7 +25,8 @@ def scenarios(scenario_path, gap, time_limit, workers, out_dir):
       budgetopt scenarios scenarios/examples/quarter.toml --out results/
     """
     scenario_set = read_scenarios(scenario_path)
-    outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers)
+    outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers,
+                         allow_extrapolation=allow_extrapolation)
     paths = write_outputs(outcomes, out_dir)
     frame = summary_frame(outcomes)
     rows = [[r.scenario, money(r.budget), money(r.spend), money(r.kpi), ratio(r.roi),

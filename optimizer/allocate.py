@@ -55,7 +55,7 @@ def resolve_budget(model: MediaModel, budget, constraints: Constraints | None,
 
 def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1,
              constraints: Constraints | None = None, objective: Objective | None = None,
-             efficiency=1.0, risk_aware: bool = False,
+             efficiency=1.0, risk_aware: bool = False, allow_extrapolation: bool = False,
              settings: SolverSettings = SolverSettings()) -> AllocationResult:
     """Best allocation of ``budget`` (a horizon total) over ``periods`` periods at steady state.
 
@@ -67,12 +67,17 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
     For ``target_kpi`` and ``target_roi`` the budget is a ceiling and the spend is searched:
     the least spend whose best plan reaches the KPI target, or the most spend whose best plan
     keeps the ROI target.
+
+    A channel stays within the per-period spend its history shows unless the rules say
+    otherwise or ``allow_extrapolation`` is set (see :func:`build_problem`); the fit's warnings
+    about a channel the result spends on come back as notes.
     """
     objective = objective or Objective()
     budget = resolve_budget(model, budget, constraints, periods)
     build = lambda amount, goal: build_problem(model, amount, periods=periods,
                                                constraints=constraints, objective=goal,
-                                               efficiency=efficiency)
+                                               efficiency=efficiency,
+                                               allow_extrapolation=allow_extrapolation)
     if objective.kind in (TARGET_KPI, TARGET_ROI):
         result = search_spend(build, budget, objective, settings)
     else:
@@ -83,7 +88,18 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
         result = _shrink(model, result, periods, efficiency)
     uncertainty = compare_plans(model, result.problem.current, result.spend, periods=periods,
                                 efficiency=efficiency)
-    return replace(result, uncertainty=uncertainty)
+    return replace(result, uncertainty=uncertainty, notes=(*result.notes,
+                                                           *_trust_notes(model, result)))
+
+
+def _trust_notes(model: MediaModel, result: AllocationResult) -> list[str]:
+    """The fit's warnings about channels in the answer, and channels beyond their history."""
+    notes = [f"fit: {warning}" for warning in (model.fit.warnings if model.fit else ())]
+    beyond = [model.names[i] for i in np.flatnonzero(result.beyond_history)]
+    if beyond:
+        notes.append(f"beyond history: {', '.join(beyond[:5])} spend more per period than "
+                     f"their history ever did; their curves are extrapolated there")
+    return notes
 
 
 def _shrink(model, result: AllocationResult, periods, efficiency) -> AllocationResult:
@@ -124,7 +140,7 @@ def _never_worse_than_current(problem: AllocationProblem,
 def plan_budget(model: MediaModel, budget: float, periods: int, *,
                 constraints: Constraints | None = None, multipliers: np.ndarray | None = None,
                 count_carryover: bool = False, dates: tuple[str, ...] | None = None,
-                max_step_change: float | None = None,
+                max_step_change: float | None = None, allow_extrapolation: bool = False,
                 settings: SolverSettings = PLAN_SETTINGS) -> PlanResult:
     """The best spend per channel per period for ``budget`` over ``periods`` periods.
 
@@ -132,7 +148,8 @@ def plan_budget(model: MediaModel, budget: float, periods: int, *,
     (the edge effect of the carry-in and of the carryover lost after the plan)."""
     problem = build_plan_problem(model, budget, periods, constraints=constraints,
                                  multipliers=multipliers, count_carryover=count_carryover,
-                                 dates=dates, max_step_change=max_step_change)
+                                 dates=dates, max_step_change=max_step_change,
+                                 allow_extrapolation=allow_extrapolation)
     result = solve_plan(problem, settings)
     note = edge_note(problem, result)
     return replace(result, notes=(*result.notes, note)) if note else result

@@ -14,6 +14,7 @@ AT_LOWER = "lower"
 AT_UPPER = "upper"
 AT_FIXED = "fixed"
 AT_OFF = "off"
+AT_HISTORY = "history"  # held at the largest per-period spend its history shows
 
 # Optimality statuses (cvxpy style: plain strings, grouped).
 OPTIMAL = "optimal"

@@ -18,7 +18,7 @@ __all__ = ["budget_frontier"]
 
 def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
                     periods: int = 1, constraints: Constraints | None = None,
-                    kpi_value: float | None = None,
+                    kpi_value: float | None = None, allow_extrapolation: bool = False,
                     settings: SolverSettings = SolverSettings()) -> Frontier:
     """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
     if not 2 <= steps <= MAX_FRONTIER_STEPS:
@@ -31,25 +31,29 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
     for budget in np.linspace(start, stop, steps):
         try:
             results.append(solve(build_problem(model, float(budget), periods=periods,
-                                               constraints=constraints), settings))
+                                               constraints=constraints,
+                                               allow_extrapolation=allow_extrapolation),
+                                 settings))
         except InfeasibleError:
             infeasible.append(float(budget))
     if not results:
         raise InfeasibleError(f"no budget from {start:,.2f} to {stop:,.2f} meets the rules; "
                               f"run optimize at one budget to see which rules conflict.")
     return Frontier(tuple(results), tuple(infeasible),
-                    _break_even(model, stop, periods, constraints, kpi_value, settings),
+                    _break_even(model, stop, periods, constraints, kpi_value, settings,
+                                allow_extrapolation),
                     kpi_value=kpi_value or 1.0)
 
 
-def _break_even(model, ceiling, periods, constraints, kpi_value, settings) -> float | None:
+def _break_even(model, ceiling, periods, constraints, kpi_value, settings,
+                allow_extrapolation) -> float | None:
     """Total spend of the most profitable plan: there the marginal ROI of budget equals 1."""
     if model.kpi_type != KPI_REVENUE and kpi_value is None:
         return None
     goal = Objective(kind=PROFIT, kpi_value=kpi_value or 1.0)
     try:
         problem = build_problem(model, ceiling, periods=periods, constraints=constraints,
-                                objective=goal)
+                                objective=goal, allow_extrapolation=allow_extrapolation)
         return solve(problem, settings).total_spend
     except InfeasibleError:
         return None

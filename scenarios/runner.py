@@ -41,19 +41,22 @@ class CaseOutcome:
         return self.result.certificate.status if self.result is not None else INFEASIBLE
 
 
-def run_case(model: MediaModel, case: Case, settings: SolverSettings) -> CaseOutcome:
+def run_case(model: MediaModel, case: Case, settings: SolverSettings,
+             allow_extrapolation: bool = False) -> CaseOutcome:
     try:
         budget = resolve_budget(model, case.budget, case.constraints, case.periods)
         result = allocate(model, budget, periods=case.periods,
                           constraints=case.constraints, objective=case.objective,
-                          efficiency=case.efficiency_array(model.names), settings=settings)
+                          efficiency=case.efficiency_array(model.names),
+                          allow_extrapolation=allow_extrapolation, settings=settings)
         return CaseOutcome(case, result, budget=budget)
     except BudgetoptError as error:
         return CaseOutcome(case, None, str(error))
 
 
 def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(),
-              workers: int | None = None) -> list[CaseOutcome]:
+              workers: int | None = None, allow_extrapolation: bool = False
+              ) -> list[CaseOutcome]:
     """Every case, in file order; on several cores the cases run in parallel processes.
 
     A case without a solution gets status ``infeasible`` and the others still run, but every
@@ -62,13 +65,14 @@ def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(
     workers = workers or os.cpu_count() or 1
     model, cases = scenarios.model, scenarios.cases
     if workers == 1 or len(cases) == 1:
-        outcomes = [run_case(model, case, settings) for case in cases]
+        outcomes = [run_case(model, case, settings, allow_extrapolation) for case in cases]
     else:
         # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(cases)),
                                  mp_context=context) as pool:
-            futures = [pool.submit(run_case, model, case, settings) for case in cases]
+            futures = [pool.submit(run_case, model, case, settings, allow_extrapolation)
+                       for case in cases]
             outcomes = [future.result() for future in futures]
     if outcomes[0].result is None:
         raise InfeasibleError(f"the base case has no solution, so no case can be compared "

@@ -54,7 +54,7 @@ def test_demo_writes_the_pipeline_files(tmp_path):
     for name in ("history.csv", "model.json", "allocation.csv"):
         assert (tmp_path / "demo" / name).is_file()
     allocation = pd.read_csv(tmp_path / "demo" / "allocation.csv")
-    assert tuple(allocation.columns) == ALLOCATION_COLUMNS
+    assert tuple(allocation.columns) == (*ALLOCATION_COLUMNS, "beyond_history")
     assert allocation["spend"].sum() == pytest.approx(allocation["current_spend"].sum())
     assert "Open" in result.output and "status: optimal" in result.output
 

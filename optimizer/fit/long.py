@@ -196,7 +196,7 @@ def fit_long_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         names=tuple(names), curves=curves,
         decay=np.array([fitters[n].decay_ for n in names]),
         normalized=np.zeros(len(names), bool),
-        current_spend=recent[names].to_numpy(float),
+        current_spend=recent[names].to_numpy(float), observed=history.observed_spend(),
         carry_in=np.array([fitters[n].carry_out(history.spend[n].to_numpy()) for n in names]),
         kpi_name=history.kpi_name, kpi_type=kpi_type, period=history.period,
         baseline=0.0, fit=report)

@@ -74,6 +74,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                        period=history.period, baseline=float(year.mean()),
                        peak=np.array([p["peak"] for p in params]),
                        recent_spend=recent if delayed else None, draws=fitter.draws_,
+                       observed=history.observed_spend(),
                        seasonality=fitter.seasonality(history.dates[0]))
     signal = fitter.signal()
     notes = _identification_warnings(history, fitter, signal)

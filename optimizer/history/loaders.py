@@ -57,6 +57,11 @@ class History:
     def channels(self) -> list[str]:
         return list(self.spend.columns)
 
+    def observed_spend(self) -> np.ndarray:
+        """(channels, 3): each channel's per-period spend in the history: min, max, mean."""
+        spend = self.spend.to_numpy(float)
+        return np.column_stack([spend.min(axis=0), spend.max(axis=0), spend.mean(axis=0)])
+
     def as_panel(self) -> GeoPanel:
         """The history as a geo panel; a national history is a panel of one geo of size 1."""
         if self.panel is not None:

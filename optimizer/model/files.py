@@ -28,7 +28,8 @@ from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_LISTED
 __all__ = ["read_model", "write_model", "model_to_dict", "model_from_table"]
 
 CURVES_CSV_REQUIRED = ("channel", "type", "beta", "k")
-CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend")
+CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend", "observed_max")
+OBSERVED_KEYS = ("min", "max", "mean")
 KNOWN_KEYS = ("format", "kpi", "period", "baseline", "channels", "fit", "bootstrap",
               "seasonality")
 
@@ -51,6 +52,9 @@ def model_to_dict(model: MediaModel) -> dict:
             channel["current_spend"] = float(model.current_spend[i])
         if model.carry_in[i]:
             channel["carry_in"] = float(model.carry_in[i])
+        if not np.isnan(model.observed[i]).all():
+            channel["observed"] = {key: float(value) for key, value
+                                   in zip(OBSERVED_KEYS, model.observed[i]) if np.isfinite(value)}
         channels.append(channel)
     data = {"format": MODEL_FORMAT, "kpi": {"name": model.kpi_name, "type": model.kpi_type},
             "period": model.period, "baseline": model.baseline, "channels": channels}
@@ -159,8 +163,20 @@ def _channel_row(entry, index: int, problems: list[str]) -> dict | None:
         "decay": None if adstock is None else cell(adstock.get("decay", 0.0)),
         "normalized": None if adstock is None else adstock.get("normalized", False),
         "current_spend": cell(entry.get("current_spend")), "carry_in": cell(entry.get("carry_in")),
+        **_observed_cells(entry.get("observed"), name, problems),
         "peak": peak, "recent_spend": recent, "where": f"channel '{name}'",
     }
+
+
+def _observed_cells(observed, name: str, problems: list[str]) -> dict:
+    """The ``observed`` object's numbers as row cells (observed_min, observed_max, ...)."""
+    if observed is None:
+        return {}
+    if not isinstance(observed, dict):
+        problems.append(f"channel '{name}': 'observed' must be an object with min, max, mean")
+        return {}
+    return {f"observed_{key}": observed.get(key) if observed.get(key) is None
+            or is_number(observed.get(key)) else repr(observed.get(key)) for key in OBSERVED_KEYS}
 
 
 def _read_curves_csv(path: Path) -> MediaModel:
@@ -236,6 +252,13 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
     bad = np.flatnonzero(~np.isnan(peak) & ~(decay > 0))
     problems += [f"{where(i)}: a delayed adstock's decay must be in (0, 1)"
                  for i in bad[:MAX_LISTED]]
+    observed = np.column_stack([
+        _numbers(frame, f"observed_{key}", where, problems, required=False, default=np.nan)
+        for key in OBSERVED_KEYS])
+    bad = np.flatnonzero((observed < 0).any(axis=1) | (observed > MAX_AMOUNT).any(axis=1)
+                         | (observed[:, 0] > observed[:, 1]))
+    problems += [f"{where(i)}: observed spend must satisfy 0 <= min <= max <= {MAX_AMOUNT:g}"
+                 for i in bad[:MAX_LISTED]]
     if problems:
         raise InputError.collected(f"{path}: invalid channel definitions:", problems)
     recent = np.zeros((len(frame), DELAYED_LENGTH - 1))
@@ -246,6 +269,7 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
                                                    for slot in PARAMETER_SLOTS])
     return MediaModel(names=tuple(names), curves=curves, decay=decay, normalized=normalized,
                       current_spend=current, carry_in=carry_in, peak=peak, recent_spend=recent,
+                      observed=observed,
                       **model_fields)
 
 

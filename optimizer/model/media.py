@@ -34,8 +34,9 @@ class MediaModel:
     ``current_spend`` is NaN where the model does not say (both per period). ``peak`` is NaN
     for geometric adstock and the delay of a delayed one; a delayed channel's ``recent_spend``
     row holds its last DELAYED_LENGTH - 1 spends (what it still carries into the plan).
-    ``fit``, ``draws`` and ``seasonality`` are what a fit measured; ``extra`` holds the model
-    file's keys this version does not know, kept for the round trip.
+    ``observed`` is ``(n_channels, 3)``: the per-period spend the history showed (min, max,
+    mean), NaN where unknown. ``fit``, ``draws`` and ``seasonality`` are what a fit measured;
+    ``extra`` holds the model file's keys this version does not know, kept for the round trip.
     """
 
     names: tuple[str, ...]
@@ -53,6 +54,7 @@ class MediaModel:
     seasonality: Seasonality | None = None
     peak: np.ndarray | None = None
     recent_spend: np.ndarray | None = None
+    observed: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -61,6 +63,13 @@ class MediaModel:
             object.__setattr__(self, "peak", np.full(n, np.nan))
         if self.recent_spend is None:
             object.__setattr__(self, "recent_spend", np.zeros((n, DELAYED_LENGTH - 1)))
+        if self.observed is None:
+            object.__setattr__(self, "observed", np.full((n, 3), np.nan))
+
+    @property
+    def observed_max(self) -> np.ndarray:
+        """The largest per-period spend each channel's history shows (NaN: unknown)."""
+        return self.observed[:, 1]
 
     def __len__(self) -> int:
         return len(self.names)

@@ -11,7 +11,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import Objective
-from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS
+from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS, MAX_LISTED
 
 __all__ = ["AllocationProblem", "LinearRule", "build_problem"]
 
@@ -39,6 +39,8 @@ class AllocationProblem:
     ``min_if_on[i] > 0`` spends either 0 or between ``max(lower, min_if_on)`` and ``upper``.
     ``rules`` are linear constraints across channels (groups, ratios). The horizon is
     ``periods`` periods of the model's ``period`` ("week"), the budget spread evenly over them.
+    ``history_cap`` is each channel's largest per-period spend in its history over the horizon
+    (NaN where unknown).
     """
 
     names: tuple[str, ...]
@@ -53,6 +55,26 @@ class AllocationProblem:
     periods: int = 1
     period: str = "period"
     kpi_type: str = KPI_REVENUE
+    history_cap: np.ndarray | None = None
+    held_by_history: np.ndarray | None = None
+
+    @property
+    def held(self) -> np.ndarray:
+        """Channels whose maximum is the largest spend their history shows."""
+        return (np.zeros(len(self.names), bool) if self.held_by_history is None
+                else self.held_by_history)
+
+    @property
+    def history_caps(self) -> np.ndarray:
+        """Horizon spend at the largest per-period spend each history shows (NaN: unknown)."""
+        return (np.full(len(self.names), np.nan) if self.history_cap is None
+                else self.history_cap)
+
+    def beyond_history(self, spend) -> np.ndarray:
+        """Channels whose spend per period is above the largest their history shows."""
+        caps = self.history_caps
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(caps) & (np.asarray(spend) > caps * (1 + 1e-9) + 1e-9)
 
     def __post_init__(self):
         n = len(self.names)
@@ -98,8 +120,13 @@ class AllocationProblem:
 
 def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
                   constraints: Constraints | None = None, objective: Objective | None = None,
-                  efficiency=1.0) -> AllocationProblem:
+                  efficiency=1.0, allow_extrapolation: bool = False) -> AllocationProblem:
     """Turn a model, a horizon budget and channel rules into an :class:`AllocationProblem`.
+
+    Where the model knows a channel's observed spend, its spend per period stays within the
+    largest its history shows, unless the rules give the channel an explicit ``max`` or
+    ``fixed`` amount (or a ``min`` above it) or ``allow_extrapolation`` is set: no silent
+    extrapolation of a curve beyond the data it was fitted on.
 
     Raises:
         InputError: a rule names an unknown channel or needs a current spend the model lacks.
@@ -117,10 +144,17 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
     current = np.nan_to_num(model.current_spend, nan=0.0) * periods
     lower, upper, min_if_on = np.zeros(n), np.full(n, np.inf), np.zeros(n)
     index = {name: i for i, name in enumerate(model.names)}
+    history_cap = model.observed_max * periods
+    held = np.isfinite(history_cap) & (not allow_extrapolation)
+    for name, rules in constraints.channels.items():
+        if rules.max is not None or rules.fixed is not None:
+            held[index[name]] = False
+    upper = np.where(held, history_cap, upper)
     problems = []
     for name, rules in constraints.channels.items():
         i = index[name]
-        low, high = rules.min or 0.0, np.inf if rules.max is None else rules.max
+        low = rules.min or 0.0
+        high = max(upper[i], low) if rules.max is None else rules.max
         if rules.max_change is not None:
             if np.isnan(model.current_spend[i]):
                 raise InputError(f"{constraints.source}: channels.{name}.max_change needs the "
@@ -151,7 +185,8 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
         rules=linear_rules(constraints, model.names, exact_budget=float(budget)
                            if not objective.budget_is_ceiling else None),
         price=objective.price, periods=periods, period=model.period,
-        kpi_type=model.kpi_type)
+        kpi_type=model.kpi_type, history_cap=history_cap,
+        held_by_history=held & (upper >= history_cap * (1 - 1e-12)))
     check_budget_fits(problem)
     return problem
 
@@ -212,10 +247,14 @@ def check_budget_fits(problem: AllocationProblem) -> None:
             f"{problem.budget:,.2f} ({_largest(problem.names, lowest)}); "
             f"lower a minimum or raise the budget.")
     if not problem.budget_is_ceiling and problem.upper.sum() < problem.budget * (1 - 1e-12):
+        held = [problem.names[i] for i in np.flatnonzero(problem.held)]
+        history = (f"; {', '.join(held[:MAX_LISTED])} stop at the largest spend their history "
+                   f"shows: allow extrapolation beyond the data, or give them an explicit max"
+                   if held else "")
         raise InfeasibleError(
             f"channel maximums add up to {problem.upper.sum():,.2f}, less than the budget "
             f"{problem.budget:,.2f}; raise a maximum or lower the budget (every curve is "
-            f"increasing, so the whole budget is spent).")
+            f"increasing, so the whole budget is spent){history}.")
 
 
 def _largest(names, amounts, count: int = 3) -> str:

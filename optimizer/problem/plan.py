@@ -51,10 +51,13 @@ def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
                        constraints: Constraints | None = None,
                        multipliers: np.ndarray | None = None, count_carryover: bool = False,
                        dates: tuple[str, ...] | None = None,
-                       max_step_change: float | None = None) -> PlanProblem:
+                       max_step_change: float | None = None,
+                       allow_extrapolation: bool = False) -> PlanProblem:
     """The plan problem of a model, a budget over ``periods`` periods and the plan rules.
 
     ``max_step_change`` limits every channel without a limit of its own (a smoother plan).
+    A channel held at its history's largest spend (see :func:`build_problem`) is held there
+    in every period too.
 
     Raises:
         InputError: a flight or pacing window goes past the plan's periods.
@@ -65,8 +68,11 @@ def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
                                         f"x periods at most {MAX_PLAN_CELLS:,}; got {periods} "
                                         f"periods of {len(model)} channels.")
     constraints = constraints or Constraints()
-    totals = build_problem(model, budget, periods=periods, constraints=constraints)
+    totals = build_problem(model, budget, periods=periods, constraints=constraints,
+                           allow_extrapolation=allow_extrapolation)
     caps = np.tile(totals.upper[:, None], (1, periods)).astype(float)
+    held = totals.held
+    caps[held] = np.minimum(caps[held], model.observed_max[held, None])
     if max_step_change is not None and not max_step_change >= 0:
         raise ParameterError("max_step_change", f"must be >= 0, got {max_step_change:g}.")
     step = np.full(len(model), np.nan if max_step_change is None else max_step_change)

@@ -7,7 +7,14 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from budgetopt.optimizer.constants import ALLOCATION_COLUMNS, AT_FIXED, AT_LOWER, AT_OFF, AT_UPPER
+from budgetopt.optimizer.constants import (
+    ALLOCATION_COLUMNS,
+    AT_FIXED,
+    AT_HISTORY,
+    AT_LOWER,
+    AT_OFF,
+    AT_UPPER,
+)
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.result.certificate import Certificate
 from budgetopt.optimizer.result.uncertainty import PlanUncertainty
@@ -83,6 +90,7 @@ class AllocationResult:
         lower = np.maximum(problem.lower, np.where(problem.can_switch_off, 0.0, problem.min_if_on))
         labels = np.full(spend.shape, "", dtype=object)
         labels[spend >= problem.upper - tolerance] = AT_UPPER
+        labels[problem.held & (spend >= problem.upper - tolerance)] = AT_HISTORY
         labels[spend <= lower + tolerance] = AT_LOWER
         labels[(problem.min_if_on > 0) & (spend <= tolerance)] = AT_OFF
         labels[problem.upper - problem.lower <= tolerance] = AT_FIXED
@@ -100,8 +108,15 @@ class AllocationResult:
             "change": change, "change_pct": change_pct, "kpi_current": self.kpi_current,
             "kpi": self.kpi, "roi": roi, "marginal_roi": self.marginal_roi,
             "lower": problem.lower, "upper": problem.upper, "at_bound": self.at_bound,
-        })
-        return frame[list(ALLOCATION_COLUMNS)]
+        })[list(ALLOCATION_COLUMNS)]
+        if np.isfinite(problem.history_caps).any():
+            frame["beyond_history"] = self.beyond_history
+        return frame
+
+    @property
+    def beyond_history(self) -> np.ndarray:
+        """Channels recommended above the largest per-period spend their history shows."""
+        return self.problem.beyond_history(self.spend)
 
     def summary(self) -> dict:
         """Totals and optimality facts, as written by ``--json``."""
@@ -115,5 +130,7 @@ class AllocationResult:
             "notes": list(self.notes),
             "binding_constraints": [{"name": s.name, "shadow_price": s.value}
                                     for s in self.shadow_prices],
+            "beyond_history": [self.problem.names[i]
+                               for i in np.flatnonzero(self.beyond_history)],
             "uncertainty": self.uncertainty.summary() if self.uncertainty else None,
         }

@@ -1,0 +1,111 @@
+"""No silent extrapolation (issue 10, item 3): fits store each channel's observed spend, and
+recommendations stay inside it unless the rules or --allow-extrapolation say otherwise."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from budgetopt.cli.main import cli
+from budgetopt.optimizer.allocate import allocate, plan_budget
+from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.model.files import read_model, write_model
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from click.testing import CliRunner
+
+pytestmark = pytest.mark.cli
+DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
+MODEL = {"format": "budgetopt-model/1", "period": "week", "channels": [
+    {"name": "a", "curve": {"type": "log", "beta": 9000, "k": 100}, "current_spend": 100,
+     "observed": {"min": 0, "max": 150, "mean": 90}},
+    {"name": "b", "curve": {"type": "log", "beta": 100, "k": 1000}, "current_spend": 100,
+     "observed": {"min": 20, "max": 400, "mean": 110}}]}
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(MODEL))
+    return path
+
+
+def test_the_observed_range_round_trips_and_curves_csv_take_observed_max(model_path, tmp_path):
+    model = read_model(model_path)
+    np.testing.assert_array_equal(model.observed, [[0, 150, 90], [20, 400, 110]])
+    write_model(model, tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text())["channels"][0]["observed"] == \
+        MODEL["channels"][0]["observed"]
+    curves = tmp_path / "curves.csv"
+    curves.write_text("channel,type,beta,k,current_spend,observed_max\na,log,9000,100,100,150\n"
+                      "b,log,100,1000,100,\n")
+    np.testing.assert_array_equal(read_model(curves).observed_max, [150, np.nan])
+
+
+def test_by_default_no_channel_goes_beyond_its_history(model_path, tmp_path):
+    out, summary = tmp_path / "a.csv", tmp_path / "s.json"
+    result = run("optimize", model_path, "--budget", 4000, "--periods", 10, "--out", out,
+                 "--json", summary)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out).set_index("channel")
+    assert frame.loc["a", "spend"] == pytest.approx(1500)  # 150 a week, its history's most
+    assert frame.loc["a", "at_bound"] == "history" and not frame["beyond_history"].any()
+    assert json.loads(summary.read_text())["beyond_history"] == []
+
+
+def test_allow_extrapolation_or_an_explicit_max_lifts_the_cap_and_flags_it(model_path, tmp_path):
+    out = tmp_path / "a.csv"
+    result = run("optimize", model_path, "--budget", 4000, "--periods", 10,
+                 "--allow-extrapolation", "--out", out)
+    assert result.exit_code == 0
+    frame = pd.read_csv(out).set_index("channel")
+    assert frame.loc["a", "spend"] > 1500 and frame.loc["a", "beyond_history"]
+    assert "beyond history: a spend more per period than their history ever did" in \
+        result.output
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[channels.a]\nmax = 3000\n")
+    explicit = run("optimize", model_path, "--budget", 4000, "--periods", 10, "--constraints",
+                   rules, "--out", out)
+    assert explicit.exit_code == 0
+    assert pd.read_csv(out).set_index("channel").loc["a", "beyond_history"]
+
+
+def test_a_budget_the_history_cannot_absorb_names_the_held_channels(model_path):
+    model = read_model(model_path)
+    with pytest.raises(InfeasibleError, match="a, b stop at the largest spend their history "
+                                              "shows: allow extrapolation"):
+        allocate(model, 6000, periods=10)
+    assert allocate(model, 6000, periods=10, allow_extrapolation=True).total_spend == \
+        pytest.approx(6000)
+
+
+def test_plans_stay_within_the_history_in_every_period(model_path):
+    model = read_model(model_path)
+    result = plan_budget(model, 2000, 6)
+    assert result.spend[0].max() <= 150 + 1e-6
+    rules = constraints_from_dict({"channels": {"a": {"max_per_period": 300, "max": 1800}}}, "r")
+    lifted = plan_budget(model, 2000, 6, constraints=rules)
+    assert lifted.spend[0].max() > 150
+
+
+@pytest.mark.slow
+def test_a_robyn_fit_stores_the_observed_range_and_keeps_inside_it(tmp_path):
+    out = tmp_path / "model.json"
+    result = run("fit", DATA / "robyn_dt_simulated_weekly.csv", "--date", "DATE", "--kpi",
+                 "revenue", "--channels", "tv_S,ooh_S,print_S,facebook_S,search_S",
+                 "--bootstrap", 0, "--out", out)
+    assert result.exit_code == 0, result.output
+    model = read_model(out)
+    history = pd.read_csv(DATA / "robyn_dt_simulated_weekly.csv")
+    np.testing.assert_allclose(model.observed_max, history[list(model.names)].max())
+    allocation = tmp_path / "a.csv"
+    optimized = run("optimize", out, "--budget", "+50%", "--periods", 13, "--out", allocation)
+    assert optimized.exit_code == 0, optimized.output
+    frame = pd.read_csv(allocation).set_index("channel")
+    per_week = frame["spend"] / 13
+    assert np.all(per_week.to_numpy() <= model.observed_max * (1 + 1e-9) + 0.01)
+    assert "fit: channel" in optimized.output  # the fit's warnings come back at optimize time
