@@ -22,7 +22,13 @@ from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH, geometric_adstock
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.model.report import LAYOUT_GEO, LAYOUT_WIDE, ChannelFit, FitReport
+from budgetopt.optimizer.model.report import (
+    LAYOUT_GEO,
+    LAYOUT_WIDE,
+    ChannelFit,
+    FitReport,
+    FitSeries,
+)
 from budgetopt.optimizer.settings import periods_per_year, quarter_periods
 from threadpoolctl import threadpool_limits
 
@@ -81,7 +87,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     for note in notes:
         warnings.warn(note, stacklevel=2)
     steady = model.steady_state_curves()
-    total_media = fitter.media_series().sum(axis=0)
+    media = fitter.media_series()
+    total_media = media.sum(axis=0)
     draw_mroi = np.array([m.steady_state_curves().marginal(current)
                           for m in model.draw_models()])
     is_panel = fitter.baseline_design_.is_panel
@@ -93,6 +100,9 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         if len(draw_mroi) else None,
         signal=float(signal[c]), decay=float(decay[c]),
         peak=float(params[c]["peak"]) if delayed else None) for c, n in enumerate(names)}
+    series = FitSeries(dates=tuple(history.dates.strftime("%Y-%m-%d")), actual=y,
+                       fitted=fitted, baseline=fitter.baseline_series(),
+                       contributions={n: media[:, c] for c, n in enumerate(names)})
     seconds = {k: round(v, 3) for k, v in fitter.timings_.items()}
     seconds["total"] = round(time.perf_counter() - started, 3)
     report = FitReport(
@@ -108,6 +118,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         periods=len(history), channels=channels,
         baseline_share=float(fitter.baseline_series().sum() / fitted.sum()),
         controls=tuple(fitter.control_names_), warnings=tuple(notes), seconds=seconds,
+        series=series,
         **({} if not is_panel else {
             "geos": len(history.panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
             "description": "per head: geo and week effects + controls + media curves; "

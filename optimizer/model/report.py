@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
 
-__all__ = ["ChannelFit", "FitReport", "LAYOUT_WIDE", "LAYOUT_GEO", "LAYOUT_LONG"]
+__all__ = ["ChannelFit", "FitReport", "FitSeries", "LAYOUT_WIDE", "LAYOUT_GEO", "LAYOUT_LONG"]
 
 LAYOUT_WIDE, LAYOUT_GEO, LAYOUT_LONG = "wide", "geo", "long"
 
@@ -48,6 +49,49 @@ class ChannelFit:
 
 
 @dataclass(frozen=True)
+class FitSeries:
+    """The fit over time, one value per period: what a report plots without the history."""
+
+    dates: tuple[str, ...]
+    actual: np.ndarray
+    fitted: np.ndarray
+    baseline: np.ndarray
+    contributions: dict[str, np.ndarray]
+
+    def to_dict(self) -> dict:
+        return {"dates": list(self.dates), "actual": _floats(self.actual),
+                "fitted": _floats(self.fitted), "baseline": _floats(self.baseline),
+                "contributions": {name: _floats(v) for name, v in self.contributions.items()}}
+
+    @classmethod
+    def from_dict(cls, data, where: str) -> FitSeries | None:
+        if data is None:
+            return None
+        try:
+            dates = tuple(str(d) for d in data["dates"])
+            series = cls(dates=dates, actual=_array(data["actual"], len(dates)),
+                         fitted=_array(data["fitted"], len(dates)),
+                         baseline=_array(data["baseline"], len(dates)),
+                         contributions={str(name): _array(values, len(dates)) for name, values
+                                        in data.get("contributions", {}).items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InputError(f"{where}: fit.series must give dates, actual, fitted, baseline "
+                             f"and contributions of equal length ({error}).") from None
+        return series
+
+
+def _floats(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+def _array(values, length: int) -> np.ndarray:
+    array = np.asarray(values, float)
+    if array.shape != (length,):
+        raise ValueError(f"{array.size} values for {length} dates")
+    return array
+
+
+@dataclass(frozen=True)
 class FitReport:
     """The fit's quality and facts. ``layout`` is wide, geo or long (per-channel)."""
 
@@ -67,6 +111,7 @@ class FitReport:
     geos: int | None = None
     r2_geo: float | None = None
     description: str | None = None
+    series: FitSeries | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -95,6 +140,8 @@ class FitReport:
             data["controls"] = list(self.controls)
         if self.warnings or self.seconds:
             data.update({"warnings": list(self.warnings), "seconds": self.seconds})
+        if self.series is not None:
+            data["series"] = self.series.to_dict()
         return {**self.extra, **data}
 
     @classmethod
@@ -115,7 +162,7 @@ class FitReport:
         seconds = data.get("seconds", {})
         known = {"method", "fourier_order", "r2", "mape", "nrmse", "holdout_nrmse",
                  "periods", "geos", "r2_geo", "model", "decomposition", "channels", "controls",
-                 "warnings", "seconds"}
+                 "warnings", "seconds", "series"}
         return cls(
             layout=layout, method=str(data.get("method", "")),
             r2=_float(data.get("r2")), mape=_float(data.get("mape")),
@@ -129,6 +176,7 @@ class FitReport:
             baseline_share=_optional(share.get("baseline")),
             controls=tuple(data.get("controls", []) or []), geos=data.get("geos"),
             r2_geo=_optional(data.get("r2_geo")), description=data.get("model"),
+            series=FitSeries.from_dict(data.get("series"), where),
             extra={key: value for key, value in data.items() if key not in known})
 
 
