@@ -14,6 +14,8 @@ from budgetopt.optimizer.export import write_allocation
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.history.loaders import load_long_history
 from budgetopt.optimizer.model.files import write_model
+from budgetopt.optimizer.report.page import write_report
+from budgetopt.optimizer.report.sections import ReportInputs
 from budgetopt.optimizer.settings import quarter_periods
 
 
@@ -48,7 +50,11 @@ def demo(out_dir):
     click.echo(f"\n3. budgetopt optimize: next quarter ({quarter} {model.period}s) at the "
                f"current total budget -> {folder / 'allocation.csv'}\n")
     click.echo(allocation_table(result))
-    click.echo(f"\nOpen {folder / 'allocation.csv'} for the recommended split, and "
+    write_report(ReportInputs(model, allocation=result.to_frame(), summary=result.summary()),
+                 folder / "report.html")
+    click.echo(f"\n4. budgetopt report -> {folder / 'report.html'}")
+    click.echo(f"\nOpen {folder / 'report.html'} in a browser for the charts, "
+               f"{folder / 'allocation.csv'} for the recommended split, and "
                f"{folder / 'model.json'} for the fitted curves.")
     click.echo(f"next: budgetopt frontier {folder / 'model.json'} --from 500000 --to 2000000 "
                f"--steps 7 --periods {quarter} --out frontier.csv (the best KPI at each budget)")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
+from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import frontier_table, warn_about_the_horizon
 from budgetopt.optimizer.export import write_csv
+from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.frontier import budget_frontier
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.report.sections import ReportInputs
 
 
 @click.command()
@@ -25,10 +28,11 @@ from budgetopt.optimizer.problem.constraints import read_constraints
               "budget of a conversions KPI.")
 @solver_options
 @extrapolation_option
+@report_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Frontier CSV to write.")
 def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_value, gap,
-             time_limit, allow_extrapolation, out_path):
+             time_limit, allow_extrapolation, report_path, out_path):
     """Optimal KPI, ROI and marginal ROI for each budget in a range; marks the break-even budget.
 
     \b
@@ -43,6 +47,8 @@ def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_valu
                              constraints=constraints,
                              kpi_value=kpi_value, allow_extrapolation=allow_extrapolation,
                              settings=solver_settings(gap, time_limit))
-    write_csv(result.to_frame(), out_path)
+    with output_set() as outputs:
+        write_csv(result.to_frame(), outputs.path(out_path))
+        add_report(outputs, report_path, ReportInputs(model, frontier=result.to_frame()))
     click.echo(frontier_table(result))
     click.echo(f"wrote {out_path}")

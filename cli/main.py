@@ -12,6 +12,7 @@ from budgetopt.cli.fit import fit
 from budgetopt.cli.frontier import frontier
 from budgetopt.cli.optimize import optimize
 from budgetopt.cli.plan import plan
+from budgetopt.cli.report import curves, report
 from budgetopt.cli.scenarios import scenarios
 from budgetopt.cli.seasonality import seasonality
 from budgetopt.optimizer.errors import BudgetoptError, ParameterError
@@ -24,6 +25,7 @@ FLAGS = {
     "kpi_type": "--kpi-type", "start": "--start", "steps": "--steps",
     "risk_aware": "--risk-aware", "country": "--holiday-country",
     "date_format": "--date-format", "max_step_change": "--max-step-change",
+    "points": "--points", "max_spend": "--max-spend",
 }
 FRONTIER_FLAGS = {"start": "--from", "stop": "--to"}
 
@@ -84,5 +86,5 @@ def cli():
     """
 
 
-for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality):
+for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality, report, curves):
     cli.add_command(command)

@@ -10,12 +10,14 @@ from budgetopt.cli.options import (
     solver_options,
     solver_settings,
 )
+from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import allocation_table, warn_about_the_horizon
 from budgetopt.optimizer.allocate import allocate, resolve_budget
 from budgetopt.optimizer.export import write_allocation, write_json
 from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.report.sections import ReportInputs
 
 
 @click.command()
@@ -32,13 +34,14 @@ from budgetopt.optimizer.problem.constraints import read_constraints
 @click.option("--risk-aware", is_flag=True, help="Keep only the part of the move that "
               "maximises the KPI's 10th percentile over the model's bootstrap draws.")
 @extrapolation_option
+@report_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (method, status, gap, binding constraints).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Allocation CSV to write.")
 def optimize(model_path, budget, periods, constraints_path, objective, kpi_value, target_roi,
              target_kpi, target_mroi, gap, time_limit, risk_aware, allow_extrapolation,
-             json_path, out_path):
+             report_path, json_path, out_path):
     """Best allocation of a budget across the model's channels, to a certified optimum.
 
     \b
@@ -64,5 +67,7 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
         write_allocation(result, allocation_file)
         if json_file:
             write_json(result.summary(), json_file)
+        add_report(outputs, report_path, ReportInputs(model, allocation=result.to_frame(),
+                                                      summary=result.summary()))
     click.echo(allocation_table(result))
     click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))

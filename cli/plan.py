@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
+from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import plan_table
 from budgetopt.optimizer.allocate import plan_budget, resolve_budget
 from budgetopt.optimizer.export import write_csv, write_json
 from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import read_constraints
+from budgetopt.optimizer.report.sections import ReportInputs
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE
 from budgetopt.scenarios.seasonality import period_dates, read_seasonality
 
@@ -34,13 +36,14 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
               "spend produces after its last period.")
 @solver_options(gap=PLAN_GAP_TOLERANCE)
 @extrapolation_option
+@report_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (totals, flat plan, method, gap).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Plan CSV to write (period,date,channel,spend,kpi).")
 def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
-         max_step_change, count_carryover, gap, time_limit, allow_extrapolation, json_path,
-         out_path):
+         max_step_change, count_carryover, gap, time_limit, allow_extrapolation, report_path,
+         json_path, out_path):
     """Plan spend per channel per period with carryover, pacing, flighting and seasonality.
 
     \b
@@ -65,5 +68,6 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
         write_csv(result.to_frame(), plan_file)
         if json_file:
             write_json(result.summary(), json_file)
+        add_report(outputs, report_path, ReportInputs(model, plan=result.to_frame()))
     click.echo(plan_table(result))
     click.echo(f"wrote {out_path}" + (f" and {json_path}" if json_path else ""))

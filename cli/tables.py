@@ -12,7 +12,7 @@ from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.report import LAYOUT_GEO, ChannelFit
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.result.frontier import BEFORE, BEYOND, INSIDE
-from budgetopt.optimizer.settings import MAX_LISTED
+from budgetopt.optimizer.settings import MAX_LISTED, plural
 
 __all__ = ["format_table", "allocation_table", "fit_table", "money"]
 
@@ -57,13 +57,6 @@ def certificate_lines(certificate, *, with_bound: bool = True) -> list[str]:
             f"status: {certificate.status}; gap to the proven upper bound {certificate.gap:.2e}"
             f"{bound}; {certificate.effort} "
             f"{certificate.effort_label}, {certificate.seconds:.2f} s"]
-
-
-def plural(period: str, count: int) -> str:
-    """"13 weeks", "1 week", "13 periods of 14 days"."""
-    if period in ("week", "day", "month", "period"):
-        return f"{count:,} {period}{'s' if count != 1 else ''}"
-    return f"{count:,} period{'s' if count != 1 else ''} of {period}"
 
 
 def horizon_line(budget: float, periods: int, period: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 __all__ = ["SolverSettings", "MAX_AMOUNT", "MAX_HORIZON_PERIODS", "MAX_PLAN_PERIODS",
            "MAX_PLAN_CELLS", "MAX_FRONTIER_STEPS", "DATE_RANGE", "DEFAULT_GAP_TOLERANCE",
            "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT", "MAX_LISTED", "PERIODS_PER_YEAR",
-           "periods_per_year", "quarter_periods"]
+           "periods_per_year", "quarter_periods", "plural"]
 
 DEFAULT_GAP_TOLERANCE = 1e-6  # relative optimality gap of allocations and frontiers
 PLAN_GAP_TOLERANCE = 1e-4  # a plan's MILP with S-curves closes 1e-6 slowly; 0.01 % is far below
@@ -48,3 +48,10 @@ def periods_per_year(period: str) -> int:
 def quarter_periods(period: str) -> int:
     """Periods in a quarter: the window over which the current spend is the history's mean."""
     return max(1, round(periods_per_year(period) / 4))
+
+
+def plural(period: str, count: int) -> str:
+    """"13 weeks", "1 week", "13 periods of 14 days"."""
+    if period in ("week", "day", "month", "period"):
+        return f"{count:,} {period}{'s' if count != 1 else ''}"
+    return f"{count:,} period{'s' if count != 1 else ''} of {period}"

@@ -114,8 +114,10 @@ def file_names(names: list[str]) -> list[str]:
     return out
 
 
-def write_outputs(outcomes: list[CaseOutcome], folder) -> list[Path]:
-    """summary.csv and one allocation CSV per case with a result; returns the paths written."""
+def write_outputs(outcomes: list[CaseOutcome], folder, also=None) -> list[Path]:
+    """summary.csv and one allocation CSV per case with a result; returns the paths written.
+
+    ``also(outputs)`` may add more files to the same output set (all appear, or none)."""
     folder = Path(folder)
     created = not folder.exists()
     written = [folder / "summary.csv"]
@@ -126,6 +128,8 @@ def write_outputs(outcomes: list[CaseOutcome], folder) -> list[Path]:
                 if outcome.result is not None:
                     write_allocation(outcome.result, outputs.path(folder / name))
                     written.append(folder / name)
+            if also is not None:
+                also(outputs)
     except BudgetoptError:
         if created and folder.exists() and not any(folder.iterdir()):
             folder.rmdir()

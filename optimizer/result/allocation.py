@@ -123,6 +123,7 @@ class AllocationResult:
         return {
             "objective": self.objective, "objective_value": self.objective_value,
             **self.certificate.summary(), "budget": self.problem.budget,
+            "periods": self.problem.periods,
             "spend": self.total_spend, "kpi": self.total_kpi,
             "kpi_current": self.total_kpi_current,
             "spend_current": float(self.problem.current.sum()),
