@@ -22,6 +22,7 @@ import constrained
 import numpy as np
 import peer_data
 import plan
+import report
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from budgetopt.optimizer.solvers.separable import SeparableSolver
@@ -144,7 +145,8 @@ def cli_run(channels: int = 200_000) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
-    parser.add_argument("--only", choices=["separable", "constrained", "plan", "fit"],
+    parser.add_argument("--only", choices=["separable", "constrained", "plan", "fit",
+                                           "report"],
                         help="run one section only")
     args = parser.parse_args()
     for name, section in (("constrained", constrained), ("plan", plan)):
@@ -155,7 +157,10 @@ def main():
         peer_data.run(bootstrap=5 if args.quick else 50)
         peer_data.meridian_common_shock()
         print()
-    if args.only in ("constrained", "plan", "fit"):
+    if args.only in (None, "report"):
+        report.main()
+        print()
+    if args.only in ("constrained", "plan", "fit", "report"):
         return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
