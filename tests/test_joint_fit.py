@@ -144,13 +144,11 @@ def test_delayed_adstock_finds_when_the_effect_peaks(tmp_path):
     frame, history = history_of(tmp_path, 2, truth=DELAYED_TRUTH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        delayed = fit_wide_history(history, bootstrap=2, adstock="delayed")
-        geometric = fit_wide_history(history, bootstrap=0)
-        chosen = fit_wide_history(history, bootstrap=0, adstock="auto")
+        # "auto" fits both kinds and keeps delayed only when its CV error is 2 % lower
+        delayed = fit_wide_history(history, bootstrap=2, adstock="auto")
+    assert np.all(delayed.delayed) and "delayed adstock" in delayed.fit.method
     np.testing.assert_allclose(delayed.peak[[0, 4]], DELAYED_TRUTH.peak[[0, 4]], atol=0.6)
     assert np.all(delayed.peak[[1, 3]] < 0.5)
-    assert delayed.fit.holdout_nrmse < geometric.fit.holdout_nrmse
-    assert np.all(chosen.delayed) and "delayed adstock" in chosen.fit.method
     assert not np.isnan(delayed.draws.peak).any()
     np.testing.assert_array_equal(delayed.recent_spend[0], frame["tv_spend"].to_numpy()[-12:])
     write_model(delayed, tmp_path / "model.json")

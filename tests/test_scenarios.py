@@ -69,7 +69,7 @@ def scenario_file(tmp_path):
 
 def test_each_case_equals_optimize_by_hand(scenario_file):
     scenario_set = read_scenarios(scenario_file)
-    outcomes = run_cases(scenario_set, workers=2)
+    outcomes = run_cases(scenario_set, workers=2)  # the one test of parallel cases
     model = read_model(scenario_file.parent / "model.json")
     rules = read_constraints(scenario_file.parent / "rules.toml")
     tv_free = read_constraints(scenario_file.parent / "rules.toml")
