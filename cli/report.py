@@ -69,7 +69,7 @@ def curves(model_path, points, max_spend, out_path):
       budgetopt curves model.json --points 51 --out curves.csv
     """
     frame = curves_frame(read_model(model_path), points=points, max_spend=max_spend)
-    write_csv(frame, out_path)
+    write_csv(frame, out_path, cents=False)
     last = frame.groupby("channel", sort=False).tail(1)
     click.echo(format_table(["channel", "spend", "kpi", "marginal roi"],
                             [[r.channel, money(r.spend), money(r.kpi), ratio(r.marginal_roi)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
 from budgetopt.cli.report import add_report, report_option
-from budgetopt.cli.tables import format_table, money, percent, ratio
+from budgetopt.cli.tables import format_table, horizon_line, money, percent, ratio
 from budgetopt.optimizer.report.sections import ReportInputs
 from budgetopt.scenarios.runner import run_cases, summary_frame, write_outputs
 from budgetopt.scenarios.scenario_file import read_scenarios
@@ -41,6 +41,9 @@ def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, repo
              percent(r.kpi_vs_base_pct), r.status] for r in frame.itertuples()]
     click.echo(format_table(["scenario", "budget", "spend", "kpi", "roi", "vs base", "status"],
                             rows))
+    base_problem = outcomes[0].result.problem
+    click.echo(horizon_line(base_problem.budget, base_problem.periods, base_problem.period)
+               + " (the base case)")
     for outcome in outcomes:
         if outcome.error:
             click.echo(f"case '{outcome.case.name}': {outcome.error}")

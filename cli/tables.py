@@ -149,6 +149,9 @@ def frontier_table(frontier) -> str:
     rows = [[money(r.budget), money(r.kpi), ratio(r.roi), ratio(r.marginal_roi),
              "<- break-even" if r.break_even else ""] for r in frame.itertuples()]
     text = format_table(["budget", "kpi", "roi", "marginal roi", ""], rows)
+    first = frontier.results[0].problem
+    text += (f"\neach budget is spread over {plural(first.period, first.periods)} "
+             f"(per {first.period}: the budget / {first.periods})")
     place, last = frontier.break_even_place, frame["budget"].iloc[-1]
     if place == INSIDE:
         text += (f"\nbreak-even budget (marginal ROI = 1): {money(frontier.break_even)}; beyond "

@@ -42,10 +42,12 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return escaped
 
 
-def write_csv(frame: pd.DataFrame, path) -> None:
+def write_csv(frame: pd.DataFrame, path, *, cents: bool = True) -> None:
+    """``frame`` as CSV; ``cents=False`` keeps every number's 10 significant digits (a table
+    of a model, such as its curves, rather than money to pay)."""
     with output_set() as outputs:
-        escape_formulas(rounded_amounts(frame)).to_csv(outputs.path(path), index=False,
-                                                       float_format=FLOAT_FORMAT)
+        escape_formulas(rounded_amounts(frame) if cents else frame).to_csv(
+            outputs.path(path), index=False, float_format=FLOAT_FORMAT)
 
 
 def write_allocation(result: AllocationResult, path) -> None:

@@ -46,7 +46,7 @@ def test_curves_csv_equals_the_steady_state_curves(tmp_path):
                     "logistic": lambda: beta * (1 - np.exp(-x / k)) / (1 + np.exp(-x / k)),
                     "log": lambda: beta * np.log1p(x / k)}[c["type"]]()
         kpi = rows["kpi"].to_numpy()
-        np.testing.assert_allclose(kpi, expected, rtol=1e-6, atol=0.006)  # CSV cents
+        np.testing.assert_allclose(kpi, expected, rtol=1e-6)
         assert len(rows) == 21 and rows["spend"].iloc[0] == 0
 
 

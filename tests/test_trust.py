@@ -10,6 +10,7 @@ import pytest
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.allocate import allocate, plan_budget
 from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.fit.wide import implausible_roi_warnings
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from click.testing import CliRunner
@@ -109,3 +110,15 @@ def test_a_robyn_fit_stores_the_observed_range_and_keeps_inside_it(tmp_path):
     per_week = frame["spend"] / 13
     assert np.all(per_week.to_numpy() <= model.observed_max * (1 + 1e-9) + 0.01)
     assert "fit: channel" in optimized.output  # the fit's warnings come back at optimize time
+
+
+def test_an_implausible_roi_is_warned_with_its_reason():
+    notes = implausible_roi_warnings(["a", "b", "c", "d", "e"],
+                                     np.array([2.0, 3.0, 900.0, 60.0, 4.0]),
+                                     np.array([0.4, 0.3, 0.005, 0.195, 0.1]))
+    assert len(notes) == 2
+    assert notes[0].startswith("channel 'c': ROI 900.0 at current spend is 225x the median "
+                               "channel's (4.00)")
+    assert "0.5% of the spend, too little to identify its curve" in notes[0]
+    assert "channel 'd'" in notes[1] and "cannot tell its effect apart" in notes[1]
+    assert implausible_roi_warnings(["a", "b"], np.array([2.0, 3.0]), np.array([0.5, 0.5])) == []

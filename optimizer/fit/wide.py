@@ -32,13 +32,15 @@ from budgetopt.optimizer.model.report import (
 from budgetopt.optimizer.settings import periods_per_year, quarter_periods
 from threadpoolctl import threadpool_limits
 
-__all__ = ["fit_wide_history", "WEAK_SIGNAL"]
+__all__ = ["fit_wide_history", "implausible_roi_warnings", "WEAK_SIGNAL"]
 
 WEAK_SIGNAL = 0.25  # a channel's effect sd below this x residual sd: warned as uncertain
 NO_SIGNAL = 0.01  # below this x residual sd: no measurable effect
 FLAT_SPEND = 0.1  # spend whose coefficient of variation is below this barely varies
 SEASONAL_SPEND = 0.8  # share of a channel's spend variance that trend and season explain
 COLLINEAR = 0.9  # correlation of two channels' spend above which their split is unclear
+IMPLAUSIBLE_ROI = 10.0  # an ROI this many times the median channel's is warned about
+SMALL_SHARE = 0.02  # a channel with less of the spend than this is hard to identify
 
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
@@ -83,10 +85,13 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                        observed=history.observed_spend(),
                        seasonality=fitter.seasonality(history.dates[0]))
     signal = fitter.signal()
+    steady = model.steady_state_curves()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = np.where(current > 0, steady.value(current) / current, np.nan)
     notes = _identification_warnings(history, fitter, signal)
+    notes += implausible_roi_warnings(names, roi, spend.mean(axis=0) / spend.mean(axis=0).sum())
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    steady = model.steady_state_curves()
     media = fitter.media_series()
     total_media = media.sum(axis=0)
     draw_mroi = np.array([m.steady_state_curves().marginal(current)
@@ -149,6 +154,25 @@ def _check_usable(history: History) -> None:
                         f"least {2 * parameters} (or fewer channels/controls)")
     if problems:
         raise InputError.collected(f"{history.source}: cannot fit:", problems)
+
+
+def implausible_roi_warnings(names, roi, spend_share) -> list[str]:
+    """A warning for each channel whose ROI at current spend is many times the median
+    channel's, with the likely reason (little spend to learn from)."""
+    finite = np.isfinite(roi) & (roi > 0)
+    if finite.sum() < 2:
+        return []
+    median = float(np.median(roi[finite]))
+    notes = []
+    for c in np.flatnonzero(finite & (roi > IMPLAUSIBLE_ROI * median)):
+        why = (f"it has {100 * spend_share[c]:.1f}% of the spend, too little to identify its "
+               f"curve" if spend_share[c] < SMALL_SHARE else
+               "the data cannot tell its effect apart well (see the bootstrap range)")
+        notes.append(f"channel '{names[c]}': ROI {roi[c]:,.1f} at current spend is "
+                     f"{roi[c] / median:,.0f}x the median channel's ({median:,.2f}); {why}; "
+                     f"treat it as unreliable and cap the channel or test it with an "
+                     f"experiment")
+    return notes
 
 
 def _identification_warnings(history: History, fitter: JointFitter, signal) -> list[str]:
