@@ -159,7 +159,7 @@ def _check_usable(history: History) -> None:
 def implausible_roi_warnings(names, roi, spend_share) -> list[str]:
     """A warning for each channel whose ROI at current spend is many times the median
     channel's, with the likely reason (little spend to learn from)."""
-    finite = np.isfinite(roi) & (roi > 0)
+    finite = np.isfinite(roi) & (roi > 1e-6 * np.nanmax(np.r_[roi, 0.0]))  # no zero effects
     if finite.sum() < 2:
         return []
     median = float(np.median(roi[finite]))
