@@ -2,8 +2,10 @@ import os
 
 import numpy as np
 import pytest
+from budgetopt.cli.main import cli
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem
+from click.testing import CliRunner
 from hypothesis import settings
 
 # CI runs the property tests on a fixed example sequence so that a run is reproducible;
@@ -11,6 +13,11 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def run(*args):
+    """The budgetopt command line, in process, with every argument as text."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def make_problem(families, beta, k, s=None, *, budget, lower=None, upper=None, min_if_on=None,

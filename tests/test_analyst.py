@@ -7,20 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from budgetopt.cli.main import cli
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
-from click.testing import CliRunner
+from conftest import run
 
 pytestmark = pytest.mark.cli
 EXAMPLES = Path(__file__).resolve().parent.parent / "scenarios" / "examples"
 DEMO = EXAMPLES / "demo_model.json"  # current spend 86,000 a week
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 # --- 1. the --periods trap -------------------------------------------------------------------

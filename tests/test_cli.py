@@ -12,7 +12,7 @@ import pytest
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.constants import ALLOCATION_COLUMNS
 from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
-from click.testing import CliRunner
+from conftest import run
 
 pytestmark = pytest.mark.cli
 
@@ -28,10 +28,6 @@ MODEL = {
          "current_spend": 30000.0},
     ],
 }
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture

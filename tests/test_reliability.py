@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from budgetopt.cli.main import cli
-from click.testing import CliRunner
+from conftest import run
 
 pytestmark = pytest.mark.cli
 DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
@@ -47,10 +46,6 @@ TWO = {"format": "budgetopt-model/1", "channels": [
     {"name": "a", "curve": {"type": "exponential", "beta": 1000, "k": 1000}, "current_spend": 10},
     {"name": "b", "curve": {"type": "exponential", "beta": 1000, "k": 1000},
      "current_spend": 10}]}
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def write(path: Path, content) -> Path:

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from budgetopt.cli.main import cli
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.report.sections import ReportInputs, curve_panels, headline, waterfall
-from click.testing import CliRunner
+from conftest import run
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
@@ -23,10 +22,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def test_curves_csv_equals_the_steady_state_curves(tmp_path):

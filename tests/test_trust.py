@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from budgetopt.cli.main import cli
 from budgetopt.optimizer.allocate import allocate, plan_budget
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.fit.wide import implausible_roi_warnings
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
-from click.testing import CliRunner
+from conftest import run
 
 pytestmark = pytest.mark.cli
 DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
@@ -22,10 +21,6 @@ MODEL = {"format": "budgetopt-model/1", "period": "week", "channels": [
      "observed": {"min": 0, "max": 150, "mean": 90}},
     {"name": "b", "curve": {"type": "log", "beta": 100, "k": 1000}, "current_spend": 100,
      "observed": {"min": 20, "max": 400, "mean": 110}}]}
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -118,14 +118,18 @@ def _allocation_sections(inputs: ReportInputs) -> list[str]:
         measure=["relative"] * len(change) + ["total"],
         hovertemplate="%{x}: %{y:+,.0f}<extra></extra>"))
     steps.update_layout(title="Where the KPI change comes from", yaxis_tickformat=",.0f")
-    rows = "".join(f"<tr><td>{html.escape(str(r.channel))}</td><td>{money(r.current_spend)}</td>"
-                   f"<td>{money(r.spend)}</td><td>{money(r.kpi_current)}</td>"
-                   f"<td>{money(r.kpi)}</td><td>{_ratio(r, unit)}</td></tr>"
-                   for r in frame.itertuples())
-    table = (f"<table><tr><th>channel</th><th>current</th><th>recommended</th>"
-             f"<th>KPI current</th><th>KPI</th><th>{unit}</th></tr>{rows}</table>")
+    table = _table(["channel", "current", "recommended", "KPI current", "KPI", unit],
+                   [[r.channel, money(r.current_spend), money(r.spend), money(r.kpi_current),
+                     money(r.kpi), _ratio(r, unit)] for r in frame.itertuples()])
     return ["<h2>Recommendation</h2>", "<div class='headline'>" + "<br>".join(lines) + "</div>",
             _figure(spend), table, _figure(steps)]
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    """An HTML table, every cell escaped."""
+    cells = lambda tag, row: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in row)
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    return f"<table><tr>{cells('th', header)}</tr>{body}</table>"
 
 
 def _ratio(row, unit: str) -> str:
@@ -261,10 +265,7 @@ def _scenarios_section(inputs: ReportInputs) -> list[str]:
                                 marker_color=CURRENT))
     figure.update_layout(barmode="group", title="Scenarios side by side",
                          yaxis_tickformat=",.0f")
-    rows = "".join(f"<tr><td>{html.escape(str(r.scenario))}</td><td>{money(r.budget)}</td>"
-                   f"<td>{money(getattr(r, 'spend', float('nan')))}</td><td>{money(r.kpi)}</td>"
-                   f"<td>{html.escape(str(getattr(r, 'status', '')))}</td></tr>"
-                   for r in frame.itertuples())
-    table = (f"<table><tr><th>scenario</th><th>budget</th><th>spend</th><th>KPI</th>"
-             f"<th>status</th></tr>{rows}</table>")
+    table = _table(["scenario", "budget", "spend", "KPI", "status"],
+                   [[r.scenario, money(r.budget), money(getattr(r, "spend", float("nan"))),
+                     money(r.kpi), getattr(r, "status", "")] for r in frame.itertuples()])
     return ["<h2>Scenarios</h2>", _figure(figure), table]
