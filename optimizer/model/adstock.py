@@ -9,8 +9,9 @@ kernel over past spend plus what the spend before the first period still carries
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
-from scipy.signal import lfilter
 
 __all__ = ["ADSTOCK_TYPES", "DELAYED_LENGTH", "geometric_adstock", "delayed_weights",
            "delayed_adstock", "steady_state_scale", "adstock_kernel", "carry_profile"]
@@ -19,12 +20,21 @@ ADSTOCK_TYPES = ("geometric", "delayed")
 DELAYED_LENGTH = 13  # periods a delayed adstock's kernel spans (a quarter of weeks)
 
 
+@cache
+def _lfilter():
+    """scipy.signal's linear filter, imported on first use: the package takes most of a
+    second to import, which every command (``--help`` included) would otherwise pay."""
+    from scipy.signal import lfilter
+
+    return lfilter
+
+
 def geometric_adstock(spend, decay: float, *, normalized: bool = False, carry_in: float = 0.0):
     """Adstocked series of ``spend`` (last axis is time) starting from level ``carry_in``."""
     spend = np.asarray(spend, float)
     gain = (1.0 - decay) if normalized else 1.0
     initial = np.full(spend.shape[:-1] + (1,), decay * carry_in / gain)
-    level, _ = lfilter([1.0], [1.0, -decay], spend, zi=initial)
+    level, _ = _lfilter()([1.0], [1.0, -decay], spend, zi=initial)
     return gain * level
 
 
@@ -45,7 +55,7 @@ def delayed_adstock(spend, decay: float, peak: float, *, normalized: bool = Fals
         tail = np.asarray(recent, float)[-(DELAYED_LENGTH - 1):]
         before[..., before.shape[-1] - len(tail):] = tail
     full = np.concatenate([before, spend], axis=-1)
-    return lfilter(weights, [1.0], full, axis=-1)[..., DELAYED_LENGTH - 1:]
+    return _lfilter()(weights, [1.0], full, axis=-1)[..., DELAYED_LENGTH - 1:]
 
 
 def steady_state_scale(decay, normalized, peak=None):
