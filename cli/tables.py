@@ -132,6 +132,8 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
         lines += ["", f"uncertainty over {u.draws} bootstrap draws (KPI p10 / p50 / p90):",
                   f"  current      {' / '.join(money(v) for v in u.current)}",
                   f"  recommended  {' / '.join(money(v) for v in u.recommended)}",
+                  f"  uplift       {' / '.join(money(v) for v in u.uplift)} (paired, draw by "
+                  f"draw)",
                   f"  the recommendation beats the current plan in "
                   f"{100 * u.probability_better:.0f}% of draws"]
     if result.shadow_prices:

@@ -125,10 +125,18 @@ def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
     assert len(again.draws) == 8
     result = allocate(again, periods=QUARTER)
     u = result.uncertainty
-    by_hand = [m.horizon_curves(QUARTER).value(result.spend).sum() for m in again.draw_models()]
+    draws = again.draw_models()
+    by_hand = np.array([m.horizon_curves(QUARTER).value(result.spend).sum() for m in draws])
+    now = np.array([m.horizon_curves(QUARTER).value(result.problem.current).sum()
+                    for m in draws])
     assert u.draws == 8 and u.recommended[0] < u.recommended[2]
     np.testing.assert_allclose(u.recommended, np.percentile(by_hand, [10, 50, 90]))
-    assert 0.0 <= u.probability_better <= 1.0
+    np.testing.assert_allclose(u.uplift, np.percentile(by_hand - now, [10, 50, 90]))
+    assert u.probability_better == pytest.approx(np.mean(by_hand > now))
+    frame = result.to_frame()
+    assert list(frame.columns[-3:]) == ["kpi_p10", "kpi_p90", "beyond_history"]
+    assert (frame["kpi_p10"] <= frame["kpi_p90"] + 1e-9).all()
+    assert result.summary()["uncertainty"]["uplift"]["p50"] == pytest.approx(u.uplift[1])
     risk_aware = allocate(again, periods=QUARTER, risk_aware=True)
     assert risk_aware.spend.sum() == pytest.approx(result.spend.sum())
     assert any("risk-aware" in note for note in risk_aware.notes)

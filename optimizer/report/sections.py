@@ -109,13 +109,8 @@ def headline(inputs: ReportInputs) -> Headline | None:
     frame, summary = inputs.allocation, inputs.summary or {}
     uncertainty = summary.get("uncertainty") or {}
     uplift = uncertainty.get("uplift") if isinstance(uncertainty, dict) else None
-    if uplift is None and isinstance(uncertainty, dict) and "kpi_recommended" in uncertainty:
-        low = uncertainty["kpi_recommended"]["p10"] - uncertainty["kpi_current"]["p90"]
-        high = uncertainty["kpi_recommended"]["p90"] - uncertainty["kpi_current"]["p10"]
-        uplift = {"p10": low, "p90": high}
-    probability = uncertainty.get("probability_better",
-                                  uncertainty.get("probability_recommended_beats_current")) \
-        if isinstance(uncertainty, dict) else None
+    probability = uncertainty.get("probability_better") if isinstance(uncertainty, dict) \
+        else None
     return Headline(budget=float(summary.get("budget", frame["spend"].sum())),
                     periods=inputs.periods, kpi_current=float(frame["kpi_current"].sum()),
                     kpi=float(frame["kpi"].sum()),

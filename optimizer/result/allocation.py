@@ -109,6 +109,9 @@ class AllocationResult:
             "kpi": self.kpi, "roi": roi, "marginal_roi": self.marginal_roi,
             "lower": problem.lower, "upper": problem.upper, "at_bound": self.at_bound,
         })[list(ALLOCATION_COLUMNS)]
+        if self.uncertainty is not None:
+            frame["kpi_p10"] = self.uncertainty.channel_kpi[:, 0]
+            frame["kpi_p90"] = self.uncertainty.channel_kpi[:, 1]
         if np.isfinite(problem.history_caps).any():
             frame["beyond_history"] = self.beyond_history
         return frame

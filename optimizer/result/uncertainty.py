@@ -13,37 +13,55 @@ __all__ = ["PlanUncertainty", "compare_plans", "shrink_towards_current"]
 SHRINK_STEPS = 21
 
 
+PERCENTILES = (10, 50, 90)
+KEYS = ("p10", "p50", "p90")
+
+
 @dataclass(frozen=True)
 class PlanUncertainty:
-    """KPI percentiles (p10, p50, p90) of both plans and how often the recommendation wins."""
+    """Both plans' KPI over the model's parameter draws (p10, p50, p90), the uplift of the
+    recommendation paired draw by draw, how often it wins, and each channel's KPI p10 and p90.
+
+    The paired uplift is what a planner decides on: the level of the KPI is uncertain for both
+    plans alike, and the difference cancels that shared part."""
 
     current: tuple[float, float, float]
     recommended: tuple[float, float, float]
+    uplift: tuple[float, float, float]
     probability_better: float
     draws: int
+    channel_kpi: np.ndarray  # (channels, 2): each channel's recommended KPI p10 and p90
 
     def summary(self) -> dict:
-        keys = ("p10", "p50", "p90")
-        return {"draws": self.draws, "kpi_current": dict(zip(keys, self.current)),
-                "kpi_recommended": dict(zip(keys, self.recommended)),
-                "probability_recommended_beats_current": self.probability_better}
+        return {"draws": self.draws, "uplift": dict(zip(KEYS, self.uplift)),
+                "probability_better": self.probability_better,
+                "kpi_current": dict(zip(KEYS, self.current)),
+                "kpi_recommended": dict(zip(KEYS, self.recommended))}
+
+
+def _channel_kpis(models, spend, periods, efficiency) -> np.ndarray:
+    """(draws, channels): each channel's KPI at ``spend`` under each draw."""
+    return np.array([m.horizon_curves(periods, efficiency).value(spend) for m in models])
 
 
 def _kpis(models, spend, periods, efficiency) -> np.ndarray:
-    return np.array([m.horizon_curves(periods, efficiency).value(spend).sum() for m in models])
+    return _channel_kpis(models, spend, periods, efficiency).sum(axis=1)
 
 
 def compare_plans(model: MediaModel, current, recommended, *, periods: int,
                   efficiency=1.0) -> PlanUncertainty | None:
-    """Percentiles of both plans' KPI over the draws; None when the model has no draws."""
+    """Both plans over the draws, and the paired uplift; None when the model has no draws."""
     models = model.draw_models()
     if not models:
         return None
     now = _kpis(models, current, periods, efficiency)
-    new = _kpis(models, recommended, periods, efficiency)
-    percentiles = lambda values: tuple(float(v) for v in np.percentile(values, [10, 50, 90]))
+    channels = _channel_kpis(models, recommended, periods, efficiency)
+    new = channels.sum(axis=1)
+    percentiles = lambda values: tuple(float(v) for v in np.percentile(values, PERCENTILES))
     return PlanUncertainty(current=percentiles(now), recommended=percentiles(new),
-                           probability_better=float(np.mean(new > now)), draws=len(models))
+                           uplift=percentiles(new - now),
+                           probability_better=float(np.mean(new > now)), draws=len(models),
+                           channel_kpi=np.percentile(channels, [10, 90], axis=0).T)
 
 
 def shrink_towards_current(model: MediaModel, current, recommended, *, periods: int,
