@@ -32,6 +32,11 @@ __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified
            "term_row"]
 
 INITIAL_TANGENTS = 12
+# HiGHS rejects a row with a coefficient above its large_matrix_value (1e15), PuLP then misreads
+# the solution (an IndexError), and rows nearly that steep make its LPs fail numerically: a
+# tangent that rises more than this over its segment (Hill with s < 1 just above 0) bounds
+# nothing a milder one does not, so it is left out (the bound stays valid, only looser there)
+MAX_CUT_RISE = 1e15
 LP_INFEASIBLE = ("Infeasible", "Unbounded")
 
 
@@ -122,6 +127,12 @@ class PiecewiseModel:
         segments = self.segments[i]
         curve = (self.terms.curves, i)
         response = problem.add_variable(f"r{i}")
+        if not isinstance(expression, pulp.LpVariable):
+            # a plan's level is a long sum over periods: name it once, so that each of the
+            # term's cuts is a row of two entries instead of a copy of the sum (sparse rows)
+            level = problem.add_variable(f"level{i}")
+            problem += level == expression
+            expression = level
         if len(segments) == 1:
             segment = segments[0]
             problem += (expression >= segment.a, term_row(i, "lo"))
@@ -206,7 +217,8 @@ def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
         values = curves.channel_value(i, points)
         slopes = curves.channel_marginal(i, points)
         cuts += [float(v) * on + float(s) * (x - float(t) * on)
-                 for t, v, s in zip(points, values, slopes) if np.isfinite(s)]
+                 for t, v, s in zip(points, values, slopes)
+                 if np.isfinite(s) and abs(s) * max(segment.b, 1.0) < MAX_CUT_RISE]
     return cuts
 
 
@@ -244,8 +256,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
         remaining = max(deadline - time.perf_counter(), 1.0)
         # early MILPs need not be solved tighter than the refinement has got so far
         mip_gap = max(gap_tolerance / 4, min(1e-3, gap / 10))
-        problem.solve(make_solver(remaining, gap=mip_gap))
-        status = pulp.LpStatus[problem.status]
+        status = _solve(problem, make_solver(remaining, gap=mip_gap))
         if status in LP_INFEASIBLE and best is None:
             return None
         if status != "Optimal":
@@ -264,6 +275,16 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
             break
     best.bound, best.rounds = max(bound, best.value), rounds
     return best
+
+
+def _solve(problem: pulp.LpProblem, solver) -> str:
+    """Solve; PuLP's status name ("Not Solved" when HiGHS stopped without any solution: PuLP
+    3.3 then fails reading the empty solution with an IndexError)."""
+    try:
+        problem.solve(solver)
+    except IndexError:
+        return "Not Solved"
+    return pulp.LpStatus[problem.status]
 
 
 def _proven_bound(problem: pulp.LpProblem, is_mip: bool) -> float:
