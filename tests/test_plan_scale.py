@@ -3,7 +3,6 @@ what HiGHS accepts, so the solve returns a certified plan instead of failing."""
 
 import numpy as np
 import pytest
-
 from budgetopt.optimizer.allocate import plan_budget
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
