@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.model.files import read_model
-from budgetopt.optimizer.report.sections import ReportInputs, curve_panels, headline, waterfall
+from budgetopt.optimizer.report.sections import (
+    ReportInputs,
+    curve_panels,
+    headline,
+    read_report_inputs,
+    waterfall,
+)
 from conftest import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +130,14 @@ def test_demo_writes_a_report_and_verbs_take_report(tmp_path):
     failed = run("optimize", DEMO, "--periods", 13, "--budget", "x", "--out", out,
                  "--report", tmp_path / "never.html")
     assert failed.exit_code == 1 and not (tmp_path / "never.html").exists()
+
+
+def test_the_report_verb_reads_the_horizon_from_the_allocation(tmp_path):
+    out = tmp_path / "a.csv"
+    assert run("optimize", DEMO, "--periods", 13, "--out", out).exit_code == 0
+    model = read_model(DEMO)
+    inputs = read_report_inputs(model, allocation=out)
+    assert inputs.periods == 13
+    tv = curve_panels(inputs)[model.names.index("tv")]
+    assert tv.recommended == pytest.approx(pd.read_csv(out).set_index("channel")
+                                           .loc["tv", "spend"] / 13)

@@ -8,7 +8,6 @@ summary. Each section is there only when its input is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -45,9 +44,14 @@ class ReportInputs:
 
     @property
     def periods(self) -> int:
-        """The allocation's horizon in periods (1 when unknown)."""
-        summary = self.summary or {}
-        return int(summary.get("periods") or 1)
+        """The allocation's horizon in periods: from its summary, else from its current spend
+        (the model's current spend per period times the horizon), else 1."""
+        if self.summary and self.summary.get("periods"):
+            return int(self.summary["periods"])
+        per_period = float(np.nansum(self.model.current_spend))
+        if self.allocation is not None and per_period > 0:
+            return max(1, round(float(self.allocation["current_spend"].sum()) / per_period))
+        return 1
 
 
 def read_report_inputs(model: MediaModel, *, allocation=None, summary=None, frontier=None,
@@ -63,12 +67,12 @@ def read_report_inputs(model: MediaModel, *, allocation=None, summary=None, fron
         if missing:
             raise InputError(f"{path}: not a budgetopt {kind} CSV (missing column(s) "
                              f"{', '.join(missing)}).")
-        tables[kind] = _typed(frame, path)
+        tables[kind] = _typed(frame)
     return ReportInputs(model=model, summary=read_json(summary, "summary") if summary else None,
                         **tables)
 
 
-def _typed(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numeric columns as numbers; text cells un-escaped (the CSV writer's leading ')."""
     out = frame.copy()
     for column in out.columns:
