@@ -75,7 +75,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         [geometric_adstock(spend[:, c], decay[c])[-1] for c in range(len(names))])
     recent = np.zeros((len(names), DELAYED_LENGTH - 1))
     recent[:, max(0, DELAYED_LENGTH - 1 - len(spend)):] = spend[-(DELAYED_LENGTH - 1):].T
-    year = fitter.baseline_series()[-periods_per_year(history.period):]
+    baseline = fitter.baseline_series()
+    year = baseline[-periods_per_year(history.period):]
     model = MediaModel(names=tuple(names), curves=curves, decay=decay,
                        normalized=np.zeros(len(names), bool), current_spend=current,
                        carry_in=carry, kpi_name=history.kpi_name, kpi_type=kpi_type,
@@ -99,14 +100,14 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     is_panel = fitter.baseline_design_.is_panel
     channels = {n: ChannelFit(
         family=fitter.family_[c], kpi_share=float(total_media[c] / fitted.sum()),
-        roi=float(steady.value(current)[c] / current[c]) if current[c] else None,
+        roi=float(roi[c]) if np.isfinite(roi[c]) else None,
         marginal_roi=float(steady.marginal(current)[c]),
         marginal_roi_range=tuple(float(v) for v in np.percentile(draw_mroi[:, c], [10, 90]))
         if len(draw_mroi) else None,
         signal=float(signal[c]), decay=float(decay[c]),
         peak=float(params[c]["peak"]) if delayed else None) for c, n in enumerate(names)}
     series = FitSeries(dates=tuple(history.dates.strftime("%Y-%m-%d")), actual=y,
-                       fitted=fitted, baseline=fitter.baseline_series(),
+                       fitted=fitted, baseline=baseline,
                        contributions={n: media[:, c] for c, n in enumerate(names)})
     seconds = {k: round(v, 3) for k, v in fitter.timings_.items()}
     seconds["total"] = round(time.perf_counter() - started, 3)
@@ -121,7 +122,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         fourier_order=fitter.fourier_order_, r2=r2(y, fitted), mape=mape(y, fitted),
         nrmse=nrmse(y, fitted), holdout_nrmse=float(fitter.cv_rmse_ / np.ptp(fitter.y_)),
         periods=len(history), channels=channels,
-        baseline_share=float(fitter.baseline_series().sum() / fitted.sum()),
+        baseline_share=float(baseline.sum() / fitted.sum()),
         controls=tuple(fitter.control_names_), warnings=tuple(notes), seconds=seconds,
         series=series,
         **({} if not is_panel else {
