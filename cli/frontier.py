@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
+from budgetopt.cli.options import (
+    extrapolation_option,
+    point_estimate_option,
+    solver_options,
+    solver_settings,
+)
 from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import frontier_table, warn_about_the_horizon
 from budgetopt.optimizer.export import write_csv
@@ -28,11 +33,12 @@ from budgetopt.optimizer.report.sections import ReportInputs
               "budget of a conversions KPI.")
 @solver_options
 @extrapolation_option
+@point_estimate_option
 @report_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Frontier CSV to write.")
 def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_value, gap,
-             time_limit, allow_extrapolation, report_path, out_path):
+             time_limit, allow_extrapolation, point_estimate, report_path, out_path):
     """Optimal KPI, ROI and marginal ROI for each budget in a range; marks the break-even budget.
 
     \b
@@ -46,6 +52,7 @@ def frontier(model_path, start, stop, steps, periods, constraints_path, kpi_valu
     result = budget_frontier(model, start, stop, steps, periods=periods or 1,
                              constraints=constraints,
                              kpi_value=kpi_value, allow_extrapolation=allow_extrapolation,
+                             point_estimate=point_estimate,
                              settings=solver_settings(gap, time_limit))
     with output_set() as outputs:
         write_csv(result.to_frame(), outputs.path(out_path))

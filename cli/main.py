@@ -23,7 +23,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 FLAGS = {
     "budget": "--budget", "periods": "--periods", "kpi_value": "--kpi-value",
     "kpi_type": "--kpi-type", "start": "--start", "steps": "--steps",
-    "risk_aware": "--risk-aware", "country": "--holiday-country",
+    "country": "--holiday-country",
     "date_format": "--date-format", "max_step_change": "--max-step-change",
     "points": "--points", "max_spend": "--max-spend",
 }

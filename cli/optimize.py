@@ -7,6 +7,7 @@ from budgetopt.cli.options import (
     extrapolation_option,
     objective_from_options,
     objective_options,
+    point_estimate_option,
     solver_options,
     solver_settings,
 )
@@ -31,8 +32,7 @@ from budgetopt.optimizer.report.sections import ReportInputs
               help="Constraints TOML file (channel rules, groups, ratios).")
 @objective_options
 @solver_options
-@click.option("--risk-aware", is_flag=True, help="Keep only the part of the move that "
-              "maximises the KPI's 10th percentile over the model's bootstrap draws.")
+@point_estimate_option
 @extrapolation_option
 @report_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
@@ -40,7 +40,7 @@ from budgetopt.optimizer.report.sections import ReportInputs
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Allocation CSV to write.")
 def optimize(model_path, budget, periods, constraints_path, objective, kpi_value, target_roi,
-             target_kpi, target_mroi, gap, time_limit, risk_aware, allow_extrapolation,
+             target_kpi, target_mroi, gap, time_limit, point_estimate, allow_extrapolation,
              report_path, json_path, out_path):
     """Best allocation of a budget across the model's channels, to a certified optimum.
 
@@ -61,7 +61,7 @@ def optimize(model_path, budget, periods, constraints_path, objective, kpi_value
         if periods is None:
             warn_about_the_horizon(model, budget)
         result = allocate(model, budget, periods=horizon, constraints=constraints,
-                          objective=goal, risk_aware=risk_aware,
+                          objective=goal, point_estimate=point_estimate,
                           allow_extrapolation=allow_extrapolation,
                           settings=solver_settings(gap, time_limit))
         write_allocation(result, allocation_file)

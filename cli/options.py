@@ -88,3 +88,9 @@ extrapolation_option = click.option(
     "history ever did (their curves are then extrapolated; such channels are flagged "
     "beyond_history). Without it a channel with a known history stays within it unless the "
     "constraints give it an explicit max.")
+
+
+point_estimate_option = click.option(
+    "--point-estimate", is_flag=True, help="The optimum of the point fit alone: no guard by "
+    "the model's parameter draws (by default, with draws, an answer moves from the current "
+    "plan only as far as they support).")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
+from budgetopt.cli.options import (
+    extrapolation_option,
+    point_estimate_option,
+    solver_options,
+    solver_settings,
+)
 from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import format_table, horizon_line, money, percent, ratio
 from budgetopt.optimizer.report.sections import ReportInputs
@@ -17,11 +22,12 @@ from budgetopt.scenarios.scenario_file import read_scenarios
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: "
               "one per core).")
 @extrapolation_option
+@point_estimate_option
 @report_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for summary.csv and one allocation CSV per case.")
-def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, report_path,
-              out_dir):
+def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, point_estimate,
+              report_path, out_dir):
     """Run every what-if case of a scenario file and compare them with the base.
 
     \b
@@ -30,7 +36,8 @@ def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, repo
     """
     scenario_set = read_scenarios(scenario_path)
     outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers,
-                         allow_extrapolation=allow_extrapolation)
+                         allow_extrapolation=allow_extrapolation,
+                         point_estimate=point_estimate)
     frame = summary_frame(outcomes)
     base = outcomes[0].result
     inputs = ReportInputs(scenario_set.model, allocation=base.to_frame(),

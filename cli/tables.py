@@ -136,6 +136,8 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
                   f"draw)",
                   f"  the recommendation beats the current plan in "
                   f"{100 * u.probability_better:.0f}% of draws"]
+    if result.guard:
+        lines.append(f"guard: {result.guard}")
     if result.shadow_prices:
         lines += ["", "binding rules (what loosening each by one unit of money gains, in "
                       "objective):",

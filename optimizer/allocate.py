@@ -14,13 +14,13 @@ from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objec
 from budgetopt.optimizer.problem.plan import build_plan_problem
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.result.plan import PlanResult
-from budgetopt.optimizer.result.uncertainty import compare_plans, shrink_towards_current
+from budgetopt.optimizer.result.uncertainty import compare_plans, guarded_move
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
 from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, solve_plan
 from budgetopt.optimizer.solvers.targets import search_spend
 
-__all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio",
+__all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio", "guard_result",
            "HORIZON_WARNING_RATIO"]
 
 HORIZON_WARNING_RATIO = 3.0  # a one-period budget this many times the current spend is suspect
@@ -55,14 +55,16 @@ def resolve_budget(model: MediaModel, budget, constraints: Constraints | None,
 
 def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1,
              constraints: Constraints | None = None, objective: Objective | None = None,
-             efficiency=1.0, risk_aware: bool = False, allow_extrapolation: bool = False,
+             efficiency=1.0, point_estimate: bool = False, allow_extrapolation: bool = False,
              settings: SolverSettings = SolverSettings()) -> AllocationResult:
     """Best allocation of ``budget`` (a horizon total) over ``periods`` periods at steady state.
 
     ``efficiency`` (per channel, or one number) multiplies what the spend buys: 0.9 means the
-    curve is evaluated at 0.9 x spend. With bootstrap draws in the model the result carries the
-    KPI percentiles of the current and recommended plans; ``risk_aware`` then keeps only the part
-    of the move that maximises the KPI's 10th percentile over the draws.
+    curve is evaluated at 0.9 x spend. With parameter draws in the model the result carries the
+    KPI percentiles of both plans and the uplift paired draw by draw, and (unless
+    ``point_estimate``) the answer moves from the current plan only as far as the draws
+    support (:func:`guarded_move`; target KPI and ROI answers are not guarded); ``guard`` on
+    the result says how it chose.
 
     For ``target_kpi`` and ``target_roi`` the budget is a ceiling and the spend is searched:
     the least spend whose best plan reaches the KPI target, or the most spend whose best plan
@@ -84,8 +86,9 @@ def allocate(model: MediaModel, budget: float | None = None, *, periods: int = 1
         result = solve(build(budget, objective), settings)
     result = replace(result, objective=objective.describe())
     result = _never_worse_than_current(result.problem, result)
-    if risk_aware:
-        result = _shrink(model, result, periods, efficiency)
+    if model.draws is not None and not point_estimate and objective.kind not in (TARGET_KPI,
+                                                                                 TARGET_ROI):
+        result = guard_result(model, result, periods, efficiency)
     uncertainty = compare_plans(model, result.problem.current, result.spend, periods=periods,
                                 efficiency=efficiency)
     return replace(result, uncertainty=uncertainty, notes=(*result.notes,
@@ -102,35 +105,38 @@ def _trust_notes(model: MediaModel, result: AllocationResult) -> list[str]:
     return notes
 
 
-def _shrink(model, result: AllocationResult, periods, efficiency) -> AllocationResult:
-    """Keep only the part of the move that the bootstrap draws support (best 10th percentile)."""
+def guard_result(model: MediaModel, result: AllocationResult, periods: int, efficiency=1.0
+                 ) -> AllocationResult:
+    """The answer moved from the current plan only as far as the model's draws support."""
     problem = result.problem
-    spend, share = shrink_towards_current(model, problem.current, result.spend,
-                                          periods=periods, efficiency=efficiency)
-    feasible = abs(spend.sum() - result.spend.sum()) <= 1e-9 * max(problem.budget, 1.0) and all(
-        rule.lower - 1e-6 <= rule.activity(spend) <= rule.upper + 1e-6 for rule in problem.rules)
-    if share == 1.0 or not feasible:
-        return replace(result, notes=(*result.notes, "risk-aware: the full move has the best "
-                                      "10th percentile over the draws"))
-    return replace(result, spend=spend, notes=(
-        *result.notes, f"risk-aware: {share:.0%} of the move from the current plan, which "
-        f"maximises the KPI's 10th percentile over the bootstrap draws"))
+    current = problem.current
+    start = current if problem.is_feasible(current) else _scaled_current(problem)
+    if start is None:
+        return replace(result, guard="not guarded: no plan near the current one keeps the "
+                                     "rules, to move from")
+    spend, share, rule = guarded_move(model, start, current, result.spend, periods=periods,
+                                      efficiency=efficiency, feasible=problem.is_feasible)
+    if share == 1.0:
+        return replace(result, guard=rule)
+    return replace(result, spend=spend, guard=rule, shadow_prices=())
+
+
+def _scaled_current(problem: AllocationProblem) -> np.ndarray | None:
+    """The current plan scaled to the budget, where that keeps the rules."""
+    total = problem.current.sum()
+    if total <= 0:
+        return None
+    scaled = problem.current * (problem.budget / total if not problem.budget_is_ceiling
+                                else min(1.0, problem.budget / total))
+    return scaled if problem.is_feasible(scaled) else None
 
 
 def _never_worse_than_current(problem: AllocationProblem,
                               result: AllocationResult) -> AllocationResult:
     """Keep the current plan when it meets every rule and is no worse than the answer found."""
     current = problem.current
-    tolerance = 1e-9 * max(problem.budget, 1.0)
-    total_ok = (current.sum() <= problem.budget + tolerance if problem.budget_is_ceiling
-                else abs(current.sum() - problem.budget) <= tolerance)
-    feasible = (total_ok
-                and np.all(current >= problem.lower - tolerance)
-                and np.all(current <= problem.upper + tolerance)
-                and np.all((current >= problem.min_if_on - tolerance) | (current <= tolerance))
-                and all(rule.lower - tolerance <= rule.activity(current) <= rule.upper + tolerance
-                        for rule in problem.rules))
-    if not feasible or problem.objective_value(current) <= result.objective_value:
+    if not problem.is_feasible(current) or \
+            problem.objective_value(current) <= result.objective_value:
         return result
     return replace(result, spend=current.copy(),
                    notes=(*result.notes, "the current plan beats every plan found within the "

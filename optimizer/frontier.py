@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from budgetopt.optimizer.allocate import guard_result
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InfeasibleError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
@@ -19,8 +20,12 @@ __all__ = ["budget_frontier"]
 def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
                     periods: int = 1, constraints: Constraints | None = None,
                     kpi_value: float | None = None, allow_extrapolation: bool = False,
+                    point_estimate: bool = False,
                     settings: SolverSettings = SolverSettings()) -> Frontier:
-    """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``."""
+    """Solve the best allocation at ``steps`` evenly spaced budgets from ``start`` to ``stop``.
+
+    With parameter draws in the model each budget's answer is guarded as in :func:`allocate`
+    (unless ``point_estimate``)."""
     if not 2 <= steps <= MAX_FRONTIER_STEPS:
         raise ParameterError("steps", f"must be from 2 to {MAX_FRONTIER_STEPS:,}, got {steps}.")
     if not start >= 0:
@@ -30,10 +35,11 @@ def budget_frontier(model: MediaModel, start: float, stop: float, steps: int, *,
     results, infeasible = [], []
     for budget in np.linspace(start, stop, steps):
         try:
-            results.append(solve(build_problem(model, float(budget), periods=periods,
-                                               constraints=constraints,
-                                               allow_extrapolation=allow_extrapolation),
-                                 settings))
+            result = solve(build_problem(model, float(budget), periods=periods,
+                                         constraints=constraints,
+                                         allow_extrapolation=allow_extrapolation), settings)
+            guarded = model.draws is not None and not point_estimate
+            results.append(guard_result(model, result, periods) if guarded else result)
         except InfeasibleError:
             infeasible.append(float(budget))
     if not results:

@@ -42,21 +42,22 @@ class CaseOutcome:
 
 
 def run_case(model: MediaModel, case: Case, settings: SolverSettings,
-             allow_extrapolation: bool = False) -> CaseOutcome:
+             allow_extrapolation: bool = False, point_estimate: bool = False) -> CaseOutcome:
     try:
         budget = resolve_budget(model, case.budget, case.constraints, case.periods)
         result = allocate(model, budget, periods=case.periods,
                           constraints=case.constraints, objective=case.objective,
                           efficiency=case.efficiency_array(model.names),
-                          allow_extrapolation=allow_extrapolation, settings=settings)
+                          allow_extrapolation=allow_extrapolation,
+                          point_estimate=point_estimate, settings=settings)
         return CaseOutcome(case, result, budget=budget)
     except BudgetoptError as error:
         return CaseOutcome(case, None, str(error))
 
 
 def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(),
-              workers: int | None = None, allow_extrapolation: bool = False
-              ) -> list[CaseOutcome]:
+              workers: int | None = None, allow_extrapolation: bool = False,
+              point_estimate: bool = False) -> list[CaseOutcome]:
     """Every case, in file order; on several cores the cases run in parallel processes.
 
     A case without a solution gets status ``infeasible`` and the others still run, but every
@@ -65,14 +66,15 @@ def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(
     workers = workers or os.cpu_count() or 1
     model, cases = scenarios.model, scenarios.cases
     if workers == 1 or len(cases) == 1:
-        outcomes = [run_case(model, case, settings, allow_extrapolation) for case in cases]
+        outcomes = [run_case(model, case, settings, allow_extrapolation, point_estimate)
+                    for case in cases]
     else:
         # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(cases)),
                                  mp_context=context) as pool:
-            futures = [pool.submit(run_case, model, case, settings, allow_extrapolation)
-                       for case in cases]
+            futures = [pool.submit(run_case, model, case, settings, allow_extrapolation,
+                                   point_estimate) for case in cases]
             outcomes = [future.result() for future in futures]
     if outcomes[0].result is None:
         raise InfeasibleError(f"the base case has no solution, so no case can be compared "

@@ -137,9 +137,9 @@ def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
     assert list(frame.columns[-3:]) == ["kpi_p10", "kpi_p90", "beyond_history"]
     assert (frame["kpi_p10"] <= frame["kpi_p90"] + 1e-9).all()
     assert result.summary()["uncertainty"]["uplift"]["p50"] == pytest.approx(u.uplift[1])
-    risk_aware = allocate(again, periods=QUARTER, risk_aware=True)
-    assert risk_aware.spend.sum() == pytest.approx(result.spend.sum())
-    assert any("risk-aware" in note for note in risk_aware.notes)
+    point = allocate(again, periods=QUARTER, point_estimate=True)
+    assert point.guard is None and result.guard is not None
+    assert point.spend.sum() == pytest.approx(result.spend.sum())
 
 
 # Delayed truth: tv peaks 2 weeks after the spend and video 3, search and display at once.

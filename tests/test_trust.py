@@ -117,3 +117,42 @@ def test_an_implausible_roi_is_warned_with_its_reason():
     assert "0.5% of the spend, too little to identify its curve" in notes[0]
     assert "channel 'd'" in notes[1] and "cannot tell its effect apart" in notes[1]
     assert implausible_roi_warnings(["a", "b"], np.array([2.0, 3.0]), np.array([0.5, 0.5])) == []
+
+
+def draws_that_disagree():
+    """Two channels: the point fit favours a; half the draws say a's effect is far weaker."""
+    from dataclasses import replace
+
+    from budgetopt.optimizer.model.curves import CurveSet
+    from budgetopt.optimizer.model.draws import ParameterDraws
+    from budgetopt.optimizer.model.media import MediaModel
+
+    curves = CurveSet.from_lists(["log", "log"], [1000.0, 800.0], [100.0, 100.0])
+    model = MediaModel(("a", "b"), curves, np.full(2, np.nan), np.zeros(2, bool),
+                       np.array([100.0, 100.0]), np.zeros(2))
+    beta_a = np.r_[np.full(10, 1100.0), np.full(10, 500.0)]
+    draws = ParameterDraws(beta=np.column_stack([beta_a, np.full(20, 800.0)]),
+                           k=np.full((20, 2), 100.0), s=np.ones((20, 2)),
+                           decay=np.full((20, 2), np.nan), peak=np.full((20, 2), np.nan))
+    return replace(model, draws=draws)
+
+
+def test_the_default_answer_moves_only_as_far_as_the_draws_support(tmp_path):
+    model = draws_that_disagree()
+    point = allocate(model, 200, point_estimate=True)
+    guarded = allocate(model, 200)
+    assert point.spend[0] > 120  # the point fit moves budget into a (current: 100 and 100)
+    assert 100 <= guarded.spend[0] < point.spend[0]
+    assert guarded.guard.startswith("moved") and "p10" in guarded.guard
+    assert guarded.uncertainty.uplift[0] >= -1e-9  # its uplift's p10 stays at or above 0
+    assert guarded.spend.sum() == pytest.approx(200)
+    path = tmp_path / "model.json"
+    write_model(model, path)
+    out, summary = tmp_path / "a.csv", tmp_path / "s.json"
+    result = run("optimize", path, "--budget", 200, "--out", out, "--json", summary)
+    assert "guard: moved" in result.output
+    assert json.loads(summary.read_text())["guard"].startswith("moved")
+    pure = run("optimize", path, "--budget", 200, "--point-estimate", "--out", out)
+    assert "guard:" not in pure.output
+    assert pd.read_csv(out).set_index("channel").loc["a", "spend"] == pytest.approx(
+        point.spend[0], abs=0.01)

@@ -110,6 +110,18 @@ class AllocationProblem:
         """The most KPI the channels' maximums could buy: the size of the objective's terms."""
         return float(self.curves.value(self.upper).sum())
 
+    def is_feasible(self, spend, tolerance: float = 1e-9) -> bool:
+        """Whether ``spend`` keeps the budget, every bound, commitment and rule."""
+        spend = np.asarray(spend, float)
+        slack = tolerance * max(self.budget, 1.0)
+        total = spend.sum()
+        return bool((total <= self.budget + slack if self.budget_is_ceiling
+                     else abs(total - self.budget) <= slack)
+                    and np.all(spend >= self.lower - slack) and np.all(spend <= self.upper + slack)
+                    and np.all((spend >= self.min_if_on - slack) | (spend <= slack))
+                    and all(r.lower - slack <= r.activity(spend) <= r.upper + slack
+                            for r in self.rules))
+
     def value(self, spend) -> float:
         """Total KPI of a spend vector."""
         return float(self.curves.value(spend).sum())

@@ -44,6 +44,7 @@ class AllocationResult:
         multiplier: marginal KPI of one more unit of budget (the KKT multiplier).
         shadow_prices: binding rules and what relaxing each by one unit would gain.
         uncertainty: both plans' KPI over the model's parameter draws (None without draws).
+        guard: how the answer was guarded against fitting noise (None: not guarded).
     """
 
     problem: AllocationProblem
@@ -54,6 +55,7 @@ class AllocationResult:
     shadow_prices: tuple[ShadowPrice, ...] = field(default=())
     objective: str = "most KPI for the budget"
     uncertainty: PlanUncertainty | None = None
+    guard: str | None = None
 
     @cached_property
     def kpi(self) -> np.ndarray:
@@ -131,7 +133,7 @@ class AllocationResult:
             "kpi_current": self.total_kpi_current,
             "spend_current": float(self.problem.current.sum()),
             "marginal_roi_of_budget": self.multiplier, "nodes": self.certificate.effort,
-            "notes": list(self.notes),
+            "notes": list(self.notes), "guard": self.guard,
             "binding_constraints": [{"name": s.name, "shadow_price": s.value}
                                     for s in self.shadow_prices],
             "beyond_history": [self.problem.names[i]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from budgetopt.optimizer.errors import ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 
-__all__ = ["PlanUncertainty", "compare_plans", "shrink_towards_current"]
+__all__ = ["PlanUncertainty", "compare_plans", "guarded_move"]
 
 SHRINK_STEPS = 21
 
@@ -64,22 +63,39 @@ def compare_plans(model: MediaModel, current, recommended, *, periods: int,
                            channel_kpi=np.percentile(channels, [10, 90], axis=0).T)
 
 
-def shrink_towards_current(model: MediaModel, current, recommended, *, periods: int,
-                           efficiency=1.0):
-    """The move from the current plan that maximises the KPI's 10th percentile over the draws.
+def guarded_move(model: MediaModel, start, current, optimum, *, periods: int,
+                 efficiency=1.0, feasible=lambda spend: True) -> tuple[np.ndarray, float, str]:
+    """How far to move from ``start`` towards ``optimum`` that the parameter draws support.
 
-    Candidates are current + t (recommended - current) for t in [0, 1]; they keep the budget and
-    every bound the two plans share, so the result stays feasible. Returns (spend, t).
+    Candidates are start + t (optimum - start), t in [0, 1]; each is judged by its uplift over
+    the ``current`` plan paired draw by draw. The whole move when its uplift's p10 is >= 0;
+    else, of the moves whose p10 is >= 0, the one with the most expected uplift; else the move
+    with the best p10. Returns (spend, t, the rule that chose it in words).
     """
     models = model.draw_models()
-    if not models:
-        raise ParameterError("risk_aware", "needs parameter draws in the model; fit a wide "
-                             "history, whose bootstrap draws the model keeps.")
-    current, recommended = np.asarray(current, float), np.asarray(recommended, float)
-    best_t, best_p10 = 0.0, -np.inf
+    start, current, optimum = (np.asarray(v, float) for v in (start, current, optimum))
+    now = _kpis(models, current, periods, efficiency)
+    shares, p10, mean = [], [], []
     for t in np.linspace(0.0, 1.0, SHRINK_STEPS):
-        spend = current + t * (recommended - current)
-        p10 = np.percentile(_kpis(models, spend, periods, efficiency), 10)
-        if p10 > best_p10:
-            best_t, best_p10 = float(t), p10
-    return current + best_t * (recommended - current), best_t
+        spend = start + t * (optimum - start)
+        if not feasible(spend):
+            continue
+        uplift = _kpis(models, spend, periods, efficiency) - now
+        shares.append(float(t))
+        p10.append(float(np.percentile(uplift, 10)))
+        mean.append(float(uplift.mean()))
+    if not shares:
+        return optimum, 1.0, "no move towards it keeps the rules, so it is not guarded"
+    if shares[-1] == 1.0 and p10[-1] >= 0:
+        return optimum, 1.0, ("the draws support the whole move (the uplift's p10 over the "
+                              "current plan is at or above 0)")
+    safe = [j for j, value in enumerate(p10) if value >= 0]
+    if safe:
+        j = max(safe, key=lambda k: mean[k])
+        rule = (f"moved {shares[j]:.0%} of the way to the point fit's optimum: the most "
+                f"expected uplift whose p10 over the draws stays at or above 0")
+    else:
+        j = int(np.argmax(p10))
+        rule = (f"moved {shares[j]:.0%} of the way to the point fit's optimum: no move keeps "
+                f"the uplift's p10 at or above 0, this one has the best p10")
+    return start + shares[j] * (optimum - start), shares[j], rule
