@@ -10,6 +10,7 @@ from budgetopt.cli.tables import fit_table
 from budgetopt.optimizer.constants import KPI_TYPES
 from budgetopt.optimizer.fit.long import fit_long_history
 from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.lift_tests import read_lift_tests
 from budgetopt.optimizer.history.loaders import (
     TableFormat,
     load_geo_history,
@@ -55,11 +56,14 @@ from budgetopt.optimizer.settings import quarter_periods
 @click.option("--date-format", help="strftime codes of the date column, e.g. %d/%m/%Y "
               "(default: ISO, or day/month or month/day where the dates show which).")
 @click.option("--sheet", help="Excel sheet of an .xlsx history (default: the first).")
+@click.option("--lift-tests", "lift_tests_path", type=click.Path(dir_okay=False),
+              help="Wide format: experiments (CSV channel,spend,spend_change,lift,"
+              "standard_error[,start,end]) that calibrate the curves.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
 def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
         holiday_country, geo_column, population_column, layout, kpi_type, bootstrap, adstock,
-        seed, sep, decimal, date_format, sheet, out_path):
+        seed, sep, decimal, date_format, sheet, lift_tests_path, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
@@ -73,9 +77,10 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
     """
     mapping = parse_mapping(channels, "--channels")
     table = TableFormat(sep=sep, decimal=decimal, date_format=date_format, sheet=sheet)
-    if layout == "long" and (geo_column or adstock != "geometric"):
-        raise click.UsageError("--geo and --adstock apply to wide histories; a long history "
-                               "is fitted channel by channel with geometric adstock")
+    if layout == "long" and (geo_column or adstock != "geometric" or lift_tests_path):
+        raise click.UsageError("--geo, --adstock and --lift-tests apply to wide histories; a "
+                               "long history is fitted channel by channel with geometric "
+                               "adstock")
     if layout == "long":
         history = load_long_history(history_path, date=date_column, kpi=kpi_column,
                                     channels=mapping or None, table_format=table)
@@ -102,10 +107,12 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
                                         table_format=table)
         if holidays_path:
             history = with_holidays(history, holidays_path, country=holiday_country)
+        tests = (read_lift_tests(lift_tests_path, history.channels, history.dates)
+                 if lift_tests_path else ())
         with _ProgressBars() as progress, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # printed once, in the fit table
             model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
-                                     adstock=adstock, progress=progress)
+                                     adstock=adstock, progress=progress, lift_tests=tests)
     write_model(model, out_path)
     click.echo(fit_table(model))
     click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "

@@ -176,6 +176,11 @@ def fit_table(model) -> str:
     """Per-channel fitted curves and fit facts of a model's fit report, and its quality."""
     report = model.fit
     lines = [_joint_fit_table(model) if report.is_joint else _channel_fit_table(report)]
+    if report.lift_tests:
+        lines += ["", "lift tests (KPI change per period):", format_table(
+            ["test", "measured", "predicted", "standard error", "off by"],
+            [[t.label, money(t.measured), money(t.predicted), money(t.standard_error),
+              f"{t.misses_by:.1f} se"] for t in report.lift_tests])]
     lines += [f"warning: {w}" for w in report.warnings]
     return "\n".join(lines)
 

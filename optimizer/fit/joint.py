@@ -32,6 +32,7 @@ from budgetopt.optimizer.fit.folds import (
 )
 from budgetopt.optimizer.fit.layout import ParameterLayout
 from budgetopt.optimizer.fit.priors import SATURATING_FAMILIES
+from budgetopt.optimizer.history.lift_tests import LiftTest
 from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.adstock import delayed_adstock, delayed_weights, geometric_adstock
 from budgetopt.optimizer.model.curves import FAMILIES
@@ -74,10 +75,12 @@ class JointFitter:
     seed: int = 0
     progress: object = None  # progress(stage, done, total) after each fit of a stage
 
-    def fit(self, history: History) -> JointFitter:
+    def fit(self, history: History, lift_tests: tuple[LiftTest, ...] = ()) -> JointFitter:
+        """Fit ``history``; ``lift_tests`` enter as measurements with their standard errors."""
         started = time.perf_counter()
         self.timings_ = {}
         self._stage, self._done = None, 0
+        self.lift_tests_ = tuple(lift_tests)
         self._scale(history)
         self.baseline_design_ = self._baseline(history)
         self.baseline_ = self.baseline_design_.columns
@@ -171,6 +174,11 @@ class JointFitter:
         self.spend_share_ = mean_spend / mean_spend.sum()
         noise = self._noise_bound()
         self.share_weight_, self.decay_weight_ = noise / SHARE_PRIOR, noise / DECAY_SPREAD
+        # a lift test in scaled per-head units, weighted so that its residual counts in noise
+        # standard deviations: (noise / its standard error) x (prediction - measurement)
+        unit = self.y_scale_ * self.size_.sum()
+        self.lift_weight_ = np.array([noise * unit / t.standard_error for t in self.lift_tests_])
+        self.lift_target_ = np.array([t.lift / unit for t in self.lift_tests_])
 
     def _noise_bound(self) -> float:
         """The noise sd (scaled units) of a linear screening model: the baseline plus each
@@ -224,7 +232,34 @@ class JointFitter:
             self._bases[key] = varying, u[:, singular > singular[0] * 1e-10]
         return self._bases[key]
 
-    def _media_fit(self, media, rows, y):
+    def _lift_effects(self, layout: ParameterLayout, theta) -> np.ndarray:
+        """(tests, channels): each lift test's predicted KPI change per unit of its channel's
+        media coefficient (scaled per-head units), at its channel's column."""
+        effects = np.zeros((len(self.lift_tests_), self.n_channels_))
+        parameters = self._unpack(layout, theta)
+        people = self.size_.sum()
+        for j, test in enumerate(self.lift_tests_):
+            c = self.channels_.index(test.channel)
+            decay, k, s, peak = parameters[c]
+            curve = lambda level: FAMILIES[layout.families[c]].curve(level, beta=1.0, k=k, s=s)
+            base = test.spend / (people * self.x_scale_[c])
+            change = test.spend_change / (people * self.x_scale_[c])
+            if test.window is None:  # steady state of a constant spend
+                scale = delayed_weights(decay, peak).sum() if layout.delayed else 1 / (1 - decay)
+                effects[j, c] = curve((base + change) * scale) - curve(base * scale)
+                continue
+            first, last = test.window  # the history's spend, changed inside the window
+            series = (self.x_[:, :, c] * self.size_[:, None]).sum(axis=0) / people
+            changed = series.copy()
+            changed[first:last + 1] = np.maximum(changed[first:last + 1] + change, 0.0)
+            adstock = ((lambda x: delayed_adstock(x, decay, peak)) if layout.delayed else
+                       (lambda x: geometric_adstock(x, decay)))
+            window = slice(first, last + 1)
+            effects[j, c] = float(np.mean(curve(adstock(changed)[window])
+                                          - curve(adstock(series)[window])))
+        return effects
+
+    def _media_fit(self, media, rows, y, lift=None):
         """Intercept and media coefficients (all >= 0), the rest of the baseline projected out.
 
         min over baseline b, intercept a >= 0, media m >= 0 of |y - B b - a - M m| equals the
@@ -243,13 +278,18 @@ class JointFitter:
         system = np.vstack([np.column_stack([columns, np.zeros(len(target))]),
                             self.share_weight_ * prior])
         stacked = np.r_[target, np.zeros(n_media)]
+        if lift is not None and len(lift):  # each lift test: one weighted measurement row
+            rows_ = np.zeros((len(lift), n_media + 2))
+            rows_[:, 1:-1] = self.lift_weight_[:, None] * lift
+            system = np.vstack([system, rows_])
+            stacked = np.r_[stacked, self.lift_weight_ * self.lift_target_]
         coef, _ = nnls(system, stacked, maxiter=50 * (n_media + 2))
         return coef[:-1], stacked - system @ coef
 
     def _linear(self, layout, theta, rows, y=None):
         y = self.y_ if y is None else y
         media = self._media(layout, theta)
-        coef, _ = self._media_fit(media, rows, y)
+        coef, _ = self._media_fit(media, rows, y, self._lift_effects(layout, theta))
         rest = (y - coef[0] - media @ coef[1:])[rows]
         varying, _ = self._complement(rows)
         base = np.zeros(len(varying))
@@ -259,7 +299,8 @@ class JointFitter:
 
     def _residuals(self, theta, layout: ParameterLayout, rows, y=None):
         y = self.y_ if y is None else y
-        _, data = self._media_fit(self._media(layout, theta), rows, y)
+        _, data = self._media_fit(self._media(layout, theta), rows, y,
+                                  self._lift_effects(layout, theta))
         return np.concatenate([data, layout.prior(theta, self.decay_weight_)])
 
     def _fit_theta(self, layout: ParameterLayout, rows, starts, y=None):
@@ -328,6 +369,12 @@ class JointFitter:
                         "k": float(k * self.x_scale_[c] * people),
                         "s": float(s), "decay": float(decay), "peak": float(peak)})
         return out
+
+    def lift_predictions(self) -> np.ndarray:
+        """Each lift test's predicted KPI change per period in KPI units, by the final fit."""
+        base = self.baseline_.shape[1]
+        effects = self._lift_effects(self.layout_, self.theta_) @ self.coef_[base:]
+        return effects * self.y_scale_ * self.size_.sum()
 
     def channel_parameters(self) -> list[dict]:
         """Each channel's beta, k, s, decay and peak (NaN: geometric) in original units."""

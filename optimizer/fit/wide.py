@@ -18,6 +18,7 @@ from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.fit.folds import SELECTION_MARGIN
 from budgetopt.optimizer.fit.joint import FOURIER_ORDERS, JointFitter
 from budgetopt.optimizer.fit.quality import mape, nrmse, r2
+from budgetopt.optimizer.history.lift_tests import CONTRADICTED, LiftTest
 from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH, geometric_adstock
 from budgetopt.optimizer.model.curves import CurveSet
@@ -28,6 +29,7 @@ from budgetopt.optimizer.model.report import (
     ChannelFit,
     FitReport,
     FitSeries,
+    LiftTestFit,
 )
 from budgetopt.optimizer.settings import periods_per_year, quarter_periods
 from threadpoolctl import threadpool_limits
@@ -44,19 +46,22 @@ SMALL_SHARE = 0.02  # a channel with less of the spend than this is hard to iden
 
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
-                     bootstrap: int = 50, adstock: str = "geometric",
-                     progress=None) -> MediaModel:
+                     bootstrap: int = 50, adstock: str = "geometric", progress=None,
+                     lift_tests: tuple[LiftTest, ...] = ()) -> MediaModel:
     """Fit a wide history and return the model, with diagnostics under ``fit``.
 
     ``adstock`` is "geometric", "delayed" (for every channel), or "auto": both fitted, the one
-    with the lower rolling-CV error kept."""
+    with the lower rolling-CV error kept. ``lift_tests`` (experiments) enter the estimation as
+    measurements with their standard errors; the report gives each one's prediction and names
+    those the data contradict (missed by more than CONTRADICTED standard errors)."""
     _check_usable(history)
     started = time.perf_counter()
     kinds = ADSTOCK_TYPES if adstock == "auto" else (adstock,)
     # Thousands of small least-squares problems: BLAS threads cost more than they give.
     with threadpool_limits(limits=1, user_api="blas"):
+        # "auto": delayed must beat the margin
         fitters = [JointFitter(seed=seed, bootstrap=0, adstock=kind, progress=progress)
-                   .fit(history) for kind in kinds]  # "auto": delayed must beat the margin
+                   .fit(history, lift_tests) for kind in kinds]
         fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
                                                           else 1 + SELECTION_MARGIN))
         fitter.draw(bootstrap)
@@ -89,7 +94,14 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     steady = model.steady_state_curves()
     with np.errstate(divide="ignore", invalid="ignore"):
         roi = np.where(current > 0, steady.value(current) / current, np.nan)
+    tests = tuple(LiftTestFit(label=t.label, channel=t.channel, measured=t.lift,
+                              predicted=float(p), standard_error=t.standard_error)
+                  for t, p in zip(lift_tests, fitter.lift_predictions()))
     notes = _identification_warnings(history, fitter, signal)
+    notes += [f"{t.label}: the fit predicts {t.predicted:,.0f} against the measured "
+              f"{t.measured:,.0f} ({t.misses_by:.1f} standard errors off): the history and "
+              f"the test disagree; check the test or the channel" for t in tests
+              if t.misses_by > CONTRADICTED]
     notes += implausible_roi_warnings(names, roi, spend.mean(axis=0) / spend.mean(axis=0).sum())
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -124,7 +136,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         periods=len(history), channels=channels,
         baseline_share=float(baseline.sum() / fitted.sum()),
         controls=tuple(fitter.control_names_), warnings=tuple(notes), seconds=seconds,
-        series=series,
+        series=series, lift_tests=tests,
         **({} if not is_panel else {
             "geos": len(history.panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
             "description": "per head: geo and week effects + controls + media curves; "

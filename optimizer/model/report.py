@@ -13,7 +13,8 @@ import numpy as np
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
 
-__all__ = ["ChannelFit", "FitReport", "FitSeries", "LAYOUT_WIDE", "LAYOUT_GEO", "LAYOUT_LONG"]
+__all__ = ["ChannelFit", "FitReport", "FitSeries", "LiftTestFit", "LAYOUT_WIDE", "LAYOUT_GEO",
+           "LAYOUT_LONG"]
 
 LAYOUT_WIDE, LAYOUT_GEO, LAYOUT_LONG = "wide", "geo", "long"
 
@@ -92,6 +93,26 @@ def _array(values, length: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class LiftTestFit:
+    """A lift test beside what the fitted curve predicts for it (KPI change per period)."""
+
+    label: str
+    channel: str
+    measured: float
+    predicted: float
+    standard_error: float
+
+    @property
+    def misses_by(self) -> float:
+        """How many standard errors the fit misses the measurement by."""
+        return abs(self.predicted - self.measured) / self.standard_error
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "channel": self.channel, "measured": self.measured,
+                "predicted": self.predicted, "standard_error": self.standard_error}
+
+
+@dataclass(frozen=True)
 class FitReport:
     """The fit's quality and facts. ``layout`` is wide, geo or long (per-channel)."""
 
@@ -112,6 +133,7 @@ class FitReport:
     r2_geo: float | None = None
     description: str | None = None
     series: FitSeries | None = None
+    lift_tests: tuple[LiftTestFit, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -142,6 +164,8 @@ class FitReport:
             data.update({"warnings": list(self.warnings), "seconds": self.seconds})
         if self.series is not None:
             data["series"] = self.series.to_dict()
+        if self.lift_tests:
+            data["lift_tests"] = [test.to_dict() for test in self.lift_tests]
         return {**self.extra, **data}
 
     @classmethod
@@ -162,7 +186,7 @@ class FitReport:
         seconds = data.get("seconds", {})
         known = {"method", "fourier_order", "r2", "mape", "nrmse", "holdout_nrmse",
                  "periods", "geos", "r2_geo", "model", "decomposition", "channels", "controls",
-                 "warnings", "seconds", "series"}
+                 "warnings", "seconds", "series", "lift_tests"}
         return cls(
             layout=layout, method=str(data.get("method", "")),
             r2=_float(data.get("r2")), mape=_float(data.get("mape")),
@@ -177,6 +201,11 @@ class FitReport:
             controls=tuple(data.get("controls", []) or []), geos=data.get("geos"),
             r2_geo=_optional(data.get("r2_geo")), description=data.get("model"),
             series=FitSeries.from_dict(data.get("series"), where),
+            lift_tests=tuple(LiftTestFit(**{k: test[k] for k in (
+                "label", "channel", "measured", "predicted", "standard_error")})
+                for test in data.get("lift_tests", []) if isinstance(test, dict)
+                and all(k in test for k in ("label", "channel", "measured", "predicted",
+                                            "standard_error"))),
             extra={key: value for key, value in data.items() if key not in known})
 
 
