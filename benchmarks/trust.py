@@ -1,0 +1,78 @@
+"""Trust on generated histories (issue 10): capture, losses and uplift coverage, with and
+without lift tests drawn from the true curves.
+
+Run: python benchmarks/trust.py [histories]  (default 24; about 3 s a history and setting)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from budgetopt.optimizer.allocate import allocate
+from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.lift_tests import LiftTest
+from budgetopt.optimizer.history.loaders import load_wide_history
+from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
+
+TRUTH = wide_truth_model()
+QUARTER, DRAWS, TEST_ERROR = 13, 20, 0.1
+RULES = constraints_from_dict({"channels": {n: {"max_change": 0.5} for n in TRUTH.names}}, "r")
+
+
+def true_kpi(spend) -> float:
+    return float(TRUTH.horizon_curves(QUARTER).value(spend).sum())
+
+
+def truthful_tests(seed: int) -> tuple[LiftTest, ...]:
+    """One steady-state test per channel (+30 % of current spend), 10 % standard error."""
+    rng, steady = np.random.default_rng(100 + seed), TRUTH.steady_state_curves()
+    tests = []
+    for i, name in enumerate(TRUTH.names):
+        spend = TRUTH.current_spend[i]
+        lift = float(steady.channel_value(i, 1.3 * spend) - steady.channel_value(i, spend))
+        tests.append(LiftTest(name, spend, 0.3 * spend,
+                              lift * (1 + TEST_ERROR * rng.standard_normal()),
+                              TEST_ERROR * abs(lift), line=i + 2))
+    return tuple(tests)
+
+
+def main(histories: int = 24) -> None:
+    current = TRUTH.current_spend * QUARTER
+    achievable = allocate(TRUTH, periods=QUARTER, constraints=RULES).total_kpi - true_kpi(current)
+    rows = {"default (guarded)": [], "with lift tests": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for seed in range(histories):
+            path = Path(folder) / "h.csv"
+            simulate_wide_history(TRUTH, seed=seed).to_csv(path, index=False)
+            history = load_wide_history(path, date="date", kpi="revenue", controls=("promo",),
+                                        channels={n: f"{n}_spend" for n in TRUTH.names})
+            for label, tests in (("default (guarded)", ()),
+                                 ("with lift tests", truthful_tests(seed))):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = fit_wide_history(history, bootstrap=DRAWS, lift_tests=tests)
+                result = allocate(model.with_current_spend(TRUTH.current_spend),
+                                  periods=QUARTER, constraints=RULES)
+                uplift = true_kpi(result.spend) - true_kpi(current)
+                low, _, high = result.uncertainty.uplift
+                reproduced = np.mean([t.misses_by <= 3 for t in model.fit.lift_tests]) \
+                    if tests else np.nan
+                rows[label].append((uplift / achievable, low <= uplift <= high, reproduced))
+    print(f"load average {os.getloadavg()[0]:.2f}; {histories} histories, {DRAWS} draws")
+    print(f"{'setting':<20}{'median capture':>16}{'below current':>15}{'p10-p90 covers':>16}"
+          f"{'tests within 3 se':>19}")
+    for label, values in rows.items():
+        capture, covered, reproduced = (np.array(v, float) for v in zip(*values))
+        tested = "-" if np.isnan(reproduced).all() else f"{np.nanmean(reproduced):.0%}"
+        print(f"{label:<20}{np.median(capture):>16.3f}{int((capture < 0).sum()):>15}"
+              f"{covered.mean():>16.0%}{tested:>19}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 24)
