@@ -103,4 +103,5 @@ def test_population_needs_a_geo_column(tmp_path):
 def test_geo_options_do_not_apply_to_long_histories(tmp_path):
     result = CliRunner().invoke(cli, ["fit", str(tmp_path / "long.csv"), "--format", "long",
                                       "--geo", "geo", "--out", str(tmp_path / "m.json")])
-    assert result.exit_code == 2 and "--geo, --adstock and --lift-tests apply to wide histories" in result.output
+    assert result.exit_code == 2
+    assert "--geo, --adstock and --lift-tests apply to wide histories" in result.output
