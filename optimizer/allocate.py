@@ -118,7 +118,8 @@ def guard_result(model: MediaModel, result: AllocationResult, periods: int, effi
                                       efficiency=efficiency, feasible=problem.is_feasible)
     if share == 1.0:
         return replace(result, guard=rule)
-    return replace(result, spend=spend, guard=rule, shadow_prices=())
+    # short of the optimum no multiplier prices the budget, and no rule's price applies
+    return replace(result, spend=spend, guard=rule, shadow_prices=(), multiplier=float("nan"))
 
 
 def _scaled_current(problem: AllocationProblem) -> np.ndarray | None:
