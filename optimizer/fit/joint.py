@@ -236,6 +236,8 @@ class JointFitter:
         """(tests, channels): each lift test's predicted KPI change per unit of its channel's
         media coefficient (scaled per-head units), at its channel's column."""
         effects = np.zeros((len(self.lift_tests_), self.n_channels_))
+        if not self.lift_tests_:
+            return effects
         parameters = self._unpack(layout, theta)
         people = self.size_.sum()
         for j, test in enumerate(self.lift_tests_):
