@@ -22,6 +22,8 @@ GAP_LIMIT = "feasible_gap"  # stopped by a node or time limit; the gap says how 
 
 # Methods, as reported in outputs.
 METHOD_KKT = "exact KKT (equal marginal ROI, multiplier to machine precision)"
+METHOD_KKT_GROUPS = ("exact KKT with one multiplier per group (disjoint group rules), Lagrangian "
+                     "dual bound")
 METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
 METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS via PuLP)"
 METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS via PuLP)"

@@ -126,12 +126,14 @@ class SeparableSolver:
                                 multiplier=lam, shadow_prices=bound_prices(problem, spend, lam))
 
 
-def bound_prices(problem: AllocationProblem, spend, lam: float) -> tuple[ShadowPrice, ...]:
+def bound_prices(problem: AllocationProblem, spend, lam: float, channel_lam=None
+                 ) -> tuple[ShadowPrice, ...]:
     """What loosening each binding bound by one unit gains, from the KKT conditions.
 
     The budget gains its multiplier (less the price of spend); a channel held at its maximum
     gains its marginal less the multiplier, one held at its minimum the multiplier less its
     marginal. Listed with the largest gain first; a channel that is off is not listed.
+    ``channel_lam`` prices each channel where a group rule gives it its own multiplier.
     """
     if problem.budget <= 0 or not np.isfinite(lam):
         return ()
@@ -146,8 +148,9 @@ def bound_prices(problem: AllocationProblem, spend, lam: float) -> tuple[ShadowP
     free = (problem.upper - floor > tolerance) & np.isfinite(marginal)
     at_max = free & (problem.upper < problem.budget) & (spend >= problem.upper - tolerance)
     at_min = free & ~at_max & (floor > 0) & (spend <= floor + tolerance)
-    gain = np.where(at_max, marginal - lam, np.where(at_min, lam - marginal, 0.0))
-    binding = np.flatnonzero(gain > 1e-9 * max(lam, 1e-12))
+    own = lam if channel_lam is None else channel_lam
+    gain = np.where(at_max, marginal - own, np.where(at_min, own - marginal, 0.0))
+    binding = np.flatnonzero(gain > 1e-9 * np.maximum(own, 1e-12))
     for i in binding[np.argsort(-gain[binding])][:MAX_BOUND_PRICES]:
         kind, bound = (RuleKind.CHANNEL_MAX, "max") if at_max[i] else (RuleKind.CHANNEL_MIN,
                                                                         "min")
