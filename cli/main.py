@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import warnings
 
 import click
-from budgetopt.cli.demo import demo
-from budgetopt.cli.fit import fit
-from budgetopt.cli.frontier import frontier
-from budgetopt.cli.optimize import optimize
-from budgetopt.cli.plan import plan
-from budgetopt.cli.report import curves, report
-from budgetopt.cli.scenarios import scenarios
-from budgetopt.cli.seasonality import seasonality
 from budgetopt.optimizer.errors import BudgetoptError, ParameterError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -30,8 +23,45 @@ FLAGS = {
 FRONTIER_FLAGS = {"start": "--from", "stop": "--to"}
 
 
+# Each command's module and one-line help. A module is imported only when its command runs
+# (or shows its own help), so `budgetopt --help` does not load numpy, pandas, scipy or PuLP;
+# tests/test_cli.py checks these lines against the commands' own docstrings.
+COMMANDS = {
+    "demo": ("budgetopt.cli.demo", "Fit the sample history and allocate next quarter's budget; "
+                                   "write the files to look at."),
+    "fit": ("budgetopt.cli.fit", "Fit response curves and adstock; print the fit quality."),
+    "optimize": ("budgetopt.cli.optimize", "Best allocation of a budget across the model's "
+                                           "channels, to a certified optimum."),
+    "frontier": ("budgetopt.cli.frontier", "Optimal KPI, ROI and marginal ROI for each budget "
+                                           "in a range; marks the break-even budget."),
+    "scenarios": ("budgetopt.cli.scenarios", "Run every what-if case of a scenario file and "
+                                             "compare them with the base."),
+    "plan": ("budgetopt.cli.plan", "Plan spend per channel per period with carryover, pacing, "
+                                   "flighting and seasonality."),
+    "seasonality": ("budgetopt.cli.seasonality", "Turn the yearly seasonality of a wide fit "
+                                                 "into multipliers for `budgetopt plan`."),
+    "report": ("budgetopt.cli.report", "One self-contained HTML page: curves, fit, "
+                                       "recommendation, frontier, plan, scenarios."),
+    "curves": ("budgetopt.cli.report", "Each channel's steady-state response curve per "
+                                       "period, as a table."),
+}
+
+
 class BudgetoptGroup(click.Group):
-    """Runs a command and turns any failure into a one-paragraph message and exit code 1."""
+    """Loads a command's module when the command runs, and turns any failure into a
+    one-paragraph message and exit code 1."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return getattr(importlib.import_module(COMMANDS[name][0]), name)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in COMMANDS.items()])
 
     def invoke(self, ctx):
         # A process started in the background may inherit SIGINT ignored; Ctrl-C must stop it.
@@ -85,6 +115,3 @@ def cli():
       budgetopt optimize model.json --budget 1000000 --periods 13 --out allocation.csv
     """
 
-
-for command in (demo, fit, optimize, frontier, scenarios, plan, seasonality, report, curves):
-    cli.add_command(command)

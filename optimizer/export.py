@@ -37,7 +37,7 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     escaped = frame.copy()
     for column in text:
         values = escaped[column]
-        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        risky = values.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
         escaped[column] = values.where(~risky, "'" + values.astype(str))
     return escaped
 

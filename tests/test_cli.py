@@ -6,10 +6,11 @@ import subprocess
 import sys
 from importlib import resources
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
-from budgetopt.cli.main import cli
+from budgetopt.cli.main import COMMANDS, cli
 from budgetopt.optimizer.constants import ALLOCATION_COLUMNS
 from budgetopt.optimizer.synthetic import demo_truth_model, simulate_long_history
 from conftest import run
@@ -168,9 +169,22 @@ def test_python_dash_m_budgetopt_works(tmp_path):
     assert "optimize" in result.stdout and "demo" in result.stdout
 
 
-def test_every_command_has_help():
-    for name, command in cli.commands.items():
-        assert command.help, name
+def test_every_command_has_help_and_the_group_lists_it_truly():
+    context = click.Context(cli)
+    assert cli.list_commands(context) == list(COMMANDS)
+    for name, (_, line) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command.name == name and command.help
+        assert " ".join(command.help.split("\n\n")[0].split()) == line, name
+
+
+def test_help_starts_without_the_numeric_libraries():
+    probe = ("import sys; from click.testing import CliRunner; from budgetopt.cli.main import cli;"
+             " assert CliRunner().invoke(cli, ['--help']).exit_code == 0;"
+             " print(sorted({'numpy', 'pandas', 'scipy', 'pulp', 'plotly'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
 
 
 GROUP_RULES = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import expit
@@ -23,7 +24,7 @@ PARAMETER_SLOTS = ("beta", "k", "s")  # CurveSet keeps one array per slot, share
 PARAMETER_RANGES = {"beta": (1e-12, 1e15), "k": (1e-9, 1e15), "s": (0.01, 50.0)}
 # What each method takes after its data arguments: the family's own parameters, in order.
 DATA_ARGUMENTS = {"value": ("x",), "marginal": ("x",), "spend_at_marginal": ("lam", "lo", "hi"),
-                  "inflection": (), "is_concave": ()}
+                  "inflection": (), "is_concave": (), "origin_tangent": (), "curvature": ("x",)}
 
 
 def register_family(cls: type[CurveFamily]) -> type[CurveFamily]:
@@ -84,6 +85,10 @@ class CurveFamily:
         """First derivative d value / d x."""
         raise NotImplementedError
 
+    def curvature(self, x, *params):
+        """Second derivative d² value / d x²."""
+        raise NotImplementedError
+
     def inflection(self, *params):
         """Spend below which the curve is convex (0 for concave families)."""
         return np.zeros_like(params[0])
@@ -91,6 +96,10 @@ class CurveFamily:
     def is_concave(self, *params):
         """Whether each curve is concave on the whole spend axis."""
         return np.ones(np.shape(params[0]), dtype=bool)
+
+    def origin_tangent(self, *params):
+        """The point c where the line from the origin touches the curve (0 where concave)."""
+        return self.inflection(*params)
 
     def spend_at_marginal(self, lam, lo, hi, *params):
         """The x in [lo, hi] where the marginal equals ``lam``, clipped to the interval.
@@ -134,6 +143,11 @@ class Hill(CurveFamily):
             out = np.where(at_zero, zero_slope, out)
         return out
 
+    def curvature(self, x, beta, k, s):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t = np.log(x / k)
+            return self.marginal(x, beta, k, s) * ((s - 1.0) - 2.0 * s * expit(s * t)) / x
+
     def inflection(self, beta, k, s):
         ratio = np.clip((s - 1.0) / (s + 1.0), 0.0, None)
         with np.errstate(divide="ignore"):
@@ -142,9 +156,15 @@ class Hill(CurveFamily):
     def is_concave(self, beta, k, s):
         return np.asarray(s) <= 1.0
 
+    def origin_tangent(self, beta, k, s):
+        # f(c) = c f'(c) gives c^s = (s - 1) k^s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(s > 1.0, k * np.clip(s - 1.0, 0.0, None) ** (1.0 / s), 0.0)
+
     def spend_at_marginal(self, lam, lo, hi, beta, k, s):
-        x = np.where(self.marginal(hi, beta, k, s) >= lam, hi, lo)
-        inside = (self.marginal(lo, beta, k, s) > lam) & (self.marginal(hi, beta, k, s) < lam)
+        at_hi, at_lo = self.marginal(hi, beta, k, s), self.marginal(lo, beta, k, s)
+        x = np.where(at_hi >= lam, hi, lo)
+        inside = (at_lo > lam) & (at_hi < lam)
         if np.any(inside):
             x[inside] = self._newton_from_right(
                 np.broadcast_to(lam, x.shape)[inside], beta[inside], k[inside], s[inside],
@@ -155,9 +175,15 @@ class Hill(CurveFamily):
         """Solve log f'(x) = log lam on the decreasing branch, starting right of the root.
 
         log f' is concave in t = log(x / k), so Newton from the right converges monotonically.
+        It starts at the nearest of hi and two points right of the root: log f' lies below
+        C + (s - 1) t and below C - (s + 1) t (C = log(beta s / k)), so the root is left of
+        where either line meets log lam.
         """
         target = np.log(lam)
-        t = np.log(hi / k)
+        gap = np.log(beta * s / k) - target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            small = np.where(s < 1.0, gap / (1.0 - s), np.inf)
+        t = np.minimum(np.log(hi / k), np.minimum(gap / (s + 1.0), small))
         active = np.arange(t.size)
         for _ in range(100):
             b, kk, ss, tt = beta[active], k[active], s[active], t[active]
@@ -182,6 +208,9 @@ class Exponential(CurveFamily):
     def marginal(self, x, beta, k):
         return beta / k * np.exp(-x / k)
 
+    def curvature(self, x, beta, k):
+        return -beta / k ** 2 * np.exp(-x / k)
+
     def spend_at_marginal(self, lam, lo, hi, beta, k):
         with np.errstate(divide="ignore"):
             x = k * np.log(beta / (k * lam))
@@ -199,6 +228,10 @@ class Logistic(CurveFamily):
     def marginal(self, x, beta, k):
         decay = np.exp(-x / k)
         return 2.0 * beta / k * decay / (1.0 + decay) ** 2
+
+    def curvature(self, x, beta, k):
+        u = x / (2.0 * k)
+        return -beta / (2.0 * k ** 2) * np.tanh(u) / np.cosh(u) ** 2
 
     def spend_at_marginal(self, lam, lo, hi, beta, k):
         ratio = np.clip(2.0 * k * lam / beta, 0.0, 1.0)
@@ -218,6 +251,9 @@ class Log(CurveFamily):
     def marginal(self, x, beta, k):
         return beta / (k + x)
 
+    def curvature(self, x, beta, k):
+        return -beta / (k + x) ** 2
+
     def spend_at_marginal(self, lam, lo, hi, beta, k):
         return np.clip(beta / lam - k, lo, hi)
 
@@ -233,6 +269,9 @@ class Linear(CurveFamily):
 
     def marginal(self, x, beta):
         return np.broadcast_to(beta, np.shape(x)).astype(float)
+
+    def curvature(self, x, beta):
+        return np.zeros(np.broadcast_shapes(np.shape(x), np.shape(beta)))
 
     def spend_at_marginal(self, lam, lo, hi, beta):
         return np.where(beta > lam, hi, lo).astype(float)
@@ -287,19 +326,31 @@ class CurveSet:
         arrays = [getattr(self, name) for name in family.param_names]
         return arrays if rows is None else [a[rows] for a in arrays]
 
+    @cached_property
+    def _parts(self) -> list[tuple[CurveFamily, np.ndarray | None, list[np.ndarray]]]:
+        """Each family present: its channels (None: all of them) and their parameters,
+        sliced once so that repeated calls (a multiplier search) do not slice again."""
+        parts = []
+        for family in FAMILY_BY_CODE:
+            rows = np.flatnonzero(self.family == family.code)
+            if rows.size == self.family.size:
+                return [(family, None, self._params(family))]
+            if rows.size:
+                parts.append((family, rows, self._params(family, rows)))
+        return parts
+
     def _apply(self, method: str, *arrays, dtype=float):
         """Call ``method`` of each family present on its channels' slices of ``arrays``."""
-        arrays = [np.broadcast_to(np.asarray(a, float), self.beta.shape) for a in arrays]
+        arrays = [np.asarray(a, float) for a in arrays]
         result = np.empty(self.beta.shape, dtype=dtype)
-        for family in FAMILY_BY_CODE:
-            mask = self.family == family.code
-            if not mask.any():
-                continue
-            if mask.all():
-                result[...] = getattr(family, method)(*arrays, *self._params(family))
+        for family, rows, params in self._parts:
+            if rows is None:
+                result[...] = getattr(family, method)(
+                    *[np.broadcast_to(a, result.shape) for a in arrays], *params)
             else:
-                result[mask] = getattr(family, method)(*[a[mask] for a in arrays],
-                                                       *self._params(family, mask))
+                part = [a if a.ndim == 0 else a[rows] for a in arrays]
+                result[rows] = getattr(family, method)(
+                    *[np.broadcast_to(a, rows.shape) for a in part], *params)
         return result
 
     def value(self, x):
@@ -324,6 +375,9 @@ class CurveSet:
     def marginal(self, x):
         return self._apply("marginal", x)
 
+    def curvature(self, x):
+        return self._apply("curvature", x)
+
     def spend_at_marginal(self, lam, lo, hi):
         return self._apply("spend_at_marginal", lam, lo, hi)
 
@@ -332,6 +386,9 @@ class CurveSet:
 
     def is_concave(self):
         return self._apply("is_concave", dtype=bool)
+
+    def origin_tangent(self):
+        return self._apply("origin_tangent")
 
     def tangent_point(self, a):
         """For each channel, the point c >= a where the line from (a, f(a)) touches f.
@@ -343,6 +400,11 @@ class CurveSet:
         inflection = self.inflection()
         c = np.maximum(a, 0.0).copy()
         todo = np.flatnonzero(a < inflection)
+        if todo.size == 0:
+            return c
+        origin = todo[a[todo] <= 0]
+        c[origin] = self.subset(origin).origin_tangent()
+        todo = todo[a[todo] > 0]
         if todo.size == 0:
             return c
         sub = self.subset(todo)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.curves import CurveSet
-from scipy.optimize import brentq
 
 __all__ = ["Domains", "Envelope", "Relaxation", "solve_relaxation"]
 
@@ -60,10 +60,27 @@ class Envelope:
             array[i] = value[0]
         return Envelope(self.curves, domains, _parts=parts)
 
-    def spend(self, lam: float) -> np.ndarray:
-        """Each channel's maximiser of envelope(x) - lam * x."""
-        on_curve = self.curves.spend_at_marginal(lam, self.c, self.domains.hi)
+    def spend(self, lam: float, right: np.ndarray | None = None) -> np.ndarray:
+        """Each channel's maximiser of envelope(x) - lam * x.
+
+        ``right`` is the spend at a smaller multiplier, which the answer cannot exceed: the
+        search on the curve starts there instead of at the domain's end.
+        """
+        hi = self.domains.hi
+        if right is not None:
+            hi = np.where(right >= self.c, np.minimum(hi, right), hi)
+        on_curve = self.curves.spend_at_marginal(lam, self.c, hi)
         return np.where(lam >= self.slope, self.a, on_curve)
+
+    def spend_slope(self, lam: float, x: np.ndarray) -> float:
+        """d total spend / d log(lam) at the spend ``x = spend(lam)``: lam / f''(x) summed over
+        the channels strictly inside the curve part of their envelope (others do not move)."""
+        inside = (x > self.c) & (x < self.domains.hi) & (x > self.a)
+        if not inside.any():
+            return 0.0
+        curvature = self.curves.subset(np.flatnonzero(inside)).curvature(x[inside])
+        moving = curvature < 0
+        return float(np.sum(lam / curvature[moving]))
 
     def value(self, x) -> np.ndarray:
         on_chord = self.f_a + np.where(np.isfinite(self.slope), self.slope, 0.0) * (x - self.a)
@@ -83,15 +100,17 @@ class Relaxation:
     lam: float
 
 
-def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0) -> Relaxation | None:
+def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
+                     near: float = np.nan) -> Relaxation | None:
     """Maximise sum(envelope) - price * sum(spend); None if the budget cannot be met.
 
     With ``price`` 0 the spend adds up to exactly ``budget``; with a positive price the budget is
     a ceiling and binds only when spending until every marginal falls to ``price`` costs more.
-    The total spend at multiplier ``lam`` falls as ``lam`` rises; Brent's method finds the
-    ``lam`` where it crosses the budget, and the residual of the final bracket is given to the
+    The total spend at multiplier ``lam`` falls as ``lam`` rises; a safeguarded Newton method
+    (:func:`_newton_root`) finds the ``lam`` where it crosses the budget, and the residual of the final bracket is given to the
     channels whose spend changes inside it, one at a time (so at most one chord is left partly
-    used, which keeps the rounding in branch-and-bound tight).
+    used, which keeps the rounding in branch-and-bound tight). ``near`` is a multiplier
+    close to the answer (a parent node's), where the search starts.
     """
     low_total, high_total = envelope.a.sum(), envelope.domains.hi.sum()
     tolerance = 1e-9 * max(budget, 1.0)
@@ -108,43 +127,132 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0) -> R
     if low_total >= budget:
         return _relaxation(envelope, envelope.a.copy(), np.inf, price)
 
-    total = lambda log_lam: envelope.spend(np.exp(log_lam)).sum() - budget
-    log_high = np.log(_largest_marginal(envelope))
-    for _ in range(200):
-        if total(log_high) <= 0:
-            break
-        log_high += 5.0
-    if price > 0:
-        log_low = np.log(price)
-    else:
-        log_low = np.log(max(envelope.curves.marginal(envelope.domains.hi).min(), 1e-300))
-        for _ in range(200):
-            if total(log_low) >= 0:
-                break
-            log_low -= 5.0
-    root = brentq(total, log_low, log_high, xtol=1e-15, rtol=4 * np.finfo(float).eps,
-                  maxiter=500)
-    step = 1e-13 * max(1.0, abs(root))
-    while True:
-        more, less = envelope.spend(np.exp(root - step)), envelope.spend(np.exp(root + step))
-        if more.sum() >= budget >= less.sum():
-            break
-        step *= 10.0
+    floor = float(np.log(price)) if price > 0 else -LOG_RANGE
+    start = float(np.log(near)) if np.isfinite(near) and near > 0 else _cold_guess(envelope,
+                                                                                 budget)
+    low, high = _bracket(envelope, budget, max(start, floor), floor,
+                         WARM_STEP if np.isfinite(near) else COLD_STEP)
+    (log_low, more), (log_high, less) = _newton_root(envelope, budget, low, high)
     room = more - less
     residual = budget - less.sum()
     before = np.cumsum(room) - room
     spend = less + np.clip(residual - before, 0.0, room)
-    return _relaxation(envelope, spend, float(np.exp(root)), price)
+    value = float(envelope.value(spend).sum()) - price * float(spend.sum())
+    # the Lagrangian dual at either end of the bracket bounds the envelope problem exactly
+    dual = min(_dual_value(envelope, more, log_low, budget, price),
+               _dual_value(envelope, less, log_high, budget, price))
+    return Relaxation(spend=spend, bound=max(value, dual),
+                      lam=float(np.exp(0.5 * (log_low + log_high))))
+
+
+LOG_RANGE = 700.0  # log multipliers searched: exp() of it stays finite
+COLD_STEP, WARM_STEP = 1.0, 1e-6  # first bracket step in log(lam), from a guess or a parent
+
+
+def _cold_guess(envelope: Envelope, budget: float) -> float:
+    """log of the median marginal at the even split: where the multiplier search starts."""
+    even = np.clip(np.full(envelope.a.shape, budget / envelope.a.size), envelope.domains.lo,
+                   envelope.domains.hi)
+    guess = float(np.median(envelope.curves.marginal(even)))
+    return float(np.clip(np.log(guess), -LOG_RANGE, LOG_RANGE)) if guess > 0 else 0.0
+
+
+def _bracket(envelope: Envelope, budget: float, t: float, floor: float, step: float):
+    """Two log multipliers with the total spend at least and at most the budget, each with
+    its spend, found by steps growing fourfold from ``t`` (never below ``floor``)."""
+    x = envelope.spend(np.exp(t))
+    upward = x.sum() > budget
+    for _ in range(60):
+        following = float(np.clip(t + step if upward else t - step, floor, LOG_RANGE))
+        y = envelope.spend(np.exp(following), right=x if upward else None)
+        if (y.sum() <= budget) == upward or following in (floor, LOG_RANGE):
+            return ((t, x), (following, y)) if upward else ((following, y), (t, x))
+        t, x, step = following, y, step * 4.0
+    raise SolverError("no multiplier spends the budget; the curves' values overflow.")
+
+
+def _newton_root(envelope: Envelope, budget: float, low, high):
+    """The log multiplier where the total spend crosses ``budget``, and the spend at the two
+    ends of the final bracket (at least and at most the budget).
+
+    Newton's method on log(lam) with the analytic slope (:meth:`Envelope.spend_slope`, or the
+    secant through the last point where that is steeper: channels jumping off their chords add
+    to the slope what the derivative misses), kept inside a bracket that every evaluation
+    shrinks; a step leaving it, or one that does not halve the excess, is replaced by
+    bisection. Stops when the total is the budget to machine precision, or when the channels
+    that move continuously move less than 1e-9 of the budget across the bracket (what is left
+    is a channel jumping, off its chord or a linear one, which the caller splits) and the dual
+    bound at its ends exceeds the optimum by less than 1e-12 of lam x budget.
+    """
+    (log_low, more), (log_high, less) = low, high
+    t = 0.5 * (log_low + log_high)
+    tolerance = 4 * np.finfo(float).eps * max(budget, 1.0)
+    last, previous, moving = np.inf, None, -np.inf
+    for _ in range(200):
+        width = log_high - log_low
+        if width <= 1e-15 * max(1.0, abs(t)) or (
+                -moving * width <= 1e-9 * max(budget, 1.0)
+                and _dual_gap(more, less, log_low, log_high, budget) <= 1e-12 * _scale(
+                    log_high, budget)):
+            break
+        x = envelope.spend(np.exp(t), right=more)
+        excess = float(x.sum()) - budget
+        if abs(excess) <= tolerance:
+            return (t, x), (t, x)
+        if excess > 0:
+            log_low, more = t, x
+        else:
+            log_high, less = t, x
+        moving = slope = envelope.spend_slope(np.exp(t), x)
+        if previous is not None and previous[0] != t:
+            slope = min(slope, (excess - previous[1]) / (t - previous[0]))
+        previous = (t, excess)
+        step = t - excess / slope if slope < 0 else np.nan
+        slow = abs(excess) > 0.5 * last  # Newton that does not halve the excess
+        last = abs(excess)
+        t = step if log_low < step < log_high and not slow else \
+            _split_point(envelope, log_low, log_high)
+    return (log_low, more), (log_high, less)
+
+
+def _dual_gap(more, less, log_low: float, log_high: float, budget: float) -> float:
+    """How far the dual at the bracket's better end may exceed the envelope optimum: the dual
+    is convex in lam with slope budget - total spend, so at most the bracket's width in lam
+    times the smaller excess at its ends."""
+    excess = min(float(more.sum()) - budget, budget - float(less.sum()))
+    return (np.exp(log_high) - np.exp(log_low)) * max(excess, 0.0)
+
+
+def _scale(log_lam: float, budget: float) -> float:
+    """lam x budget: the order of the envelope value (concave f(x) >= x f'(x))."""
+    return max(float(np.exp(log_lam)) * max(budget, 1.0), 1e-300)
+
+
+def _split_point(envelope: Envelope, log_low: float, log_high: float) -> float:
+    """Where to cut the bracket when Newton does not serve: the middle chord slope inside it
+    (the total jumps there, so the count of jumps halves), just either side of the only one,
+    or the midpoint when none is inside."""
+    inside = np.log(envelope.slope[(envelope.slope > np.exp(log_low))
+                                   & (envelope.slope < np.exp(log_high))])
+    middle = 0.5 * (log_low + log_high)
+    if inside.size > 1:
+        return float(np.sort(inside)[inside.size // 2])
+    if inside.size == 1:
+        nudge = 1e-15 * max(1.0, abs(inside[0])) * 4
+        for point in (inside[0] - nudge, inside[0] + nudge):
+            if log_low < point < log_high and point not in (log_low, log_high):
+                if abs(point - log_low) > 0.5 * nudge and abs(point - log_high) > 0.5 * nudge:
+                    return float(point)
+    return middle
+
+
+def _dual_value(envelope: Envelope, best: np.ndarray, log_lam: float, budget: float,
+                price: float) -> float:
+    """sum(max_x envelope(x) - lam x) + (lam - price) budget, ``best`` the maximisers."""
+    lam = float(np.exp(log_lam))
+    return float((envelope.value(best) - lam * best).sum()) + (lam - price) * budget
 
 
 def _relaxation(envelope: Envelope, spend: np.ndarray, lam: float, price: float) -> Relaxation:
     bound = float(envelope.value(spend).sum()) - price * float(spend.sum())
     return Relaxation(spend=spend, bound=bound, lam=lam)
-
-
-def _largest_marginal(envelope: Envelope) -> float:
-    """A multiplier at or above every channel's steepest envelope slope (finite)."""
-    start = np.where(np.isfinite(envelope.slope), envelope.slope,
-                     envelope.curves.marginal(envelope.a))
-    finite = start[np.isfinite(start)]
-    return float(finite.max()) * 2.0 if finite.size and finite.max() > 0 else 1.0

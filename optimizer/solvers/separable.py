@@ -83,7 +83,8 @@ class SeparableSolver:
             if not _needs_branching(envelope, node.spend):
                 continue
             for child in _children(envelope, node.spend):
-                child_node = solve_relaxation(child, problem.budget, problem.price)
+                child_node = solve_relaxation(child, problem.budget, problem.price,
+                                              near=node.lam)
                 if child_node is None:
                     continue
                 if best is not None and child_node.bound - best_value <= self._slack(best_value):
@@ -107,7 +108,8 @@ class SeparableSolver:
             i = _branch_channel(envelope, node.spend)
             best = None
             for child in _ends(envelope, i):
-                candidate = solve_relaxation(child, problem.budget, problem.price)
+                candidate = solve_relaxation(child, problem.budget, problem.price,
+                                             near=node.lam)
                 if candidate is not None and (best is None or candidate.bound > best[1].bound):
                     best = (child, candidate)
             if best is None:
