@@ -107,10 +107,11 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
     With ``price`` 0 the spend adds up to exactly ``budget``; with a positive price the budget is
     a ceiling and binds only when spending until every marginal falls to ``price`` costs more.
     The total spend at multiplier ``lam`` falls as ``lam`` rises; a safeguarded Newton method
-    (:func:`_newton_root`) finds the ``lam`` where it crosses the budget, and the residual of the final bracket is given to the
-    channels whose spend changes inside it, one at a time (so at most one chord is left partly
-    used, which keeps the rounding in branch-and-bound tight). ``near`` is a multiplier
-    close to the answer (a parent node's), where the search starts.
+    (:func:`_newton_root`) finds the ``lam`` where it crosses the budget, and the residual of
+    the final bracket is given to the channels whose spend changes inside it, one at a time
+    (so at most one chord is left partly used, which keeps the rounding in branch-and-bound
+    tight). ``near`` is a multiplier close to the answer (a parent node's), where the search
+    starts. The bound is the Lagrangian dual at the better end of the final bracket.
     """
     low_total, high_total = envelope.a.sum(), envelope.domains.hi.sum()
     tolerance = 1e-9 * max(budget, 1.0)
@@ -240,9 +241,8 @@ def _split_point(envelope: Envelope, log_low: float, log_high: float) -> float:
     if inside.size == 1:
         nudge = 1e-15 * max(1.0, abs(inside[0])) * 4
         for point in (inside[0] - nudge, inside[0] + nudge):
-            if log_low < point < log_high and point not in (log_low, log_high):
-                if abs(point - log_low) > 0.5 * nudge and abs(point - log_high) > 0.5 * nudge:
-                    return float(point)
+            if log_low + 0.5 * nudge < point < log_high - 0.5 * nudge:
+                return float(point)
     return middle
 
 
