@@ -1,6 +1,8 @@
 """Benchmarks: the rule-aware engine (constrained.py), the per-period planner (plan.py), fits of
-the peer datasets with their parts' times (peer_data.py), then budgetopt's separable solver vs
-scipy SLSQP (the method PyMC-Marketing and LightweightMMM use) on the same seeded instances.
+the peer datasets with their parts' times (peer_data.py), the report (report.py), scenario cases
+and bootstrap draws here vs local processes vs a Dask cluster (cluster.py), then budgetopt's
+separable solver vs scipy SLSQP (the method PyMC-Marketing and LightweightMMM use) on the same
+seeded instances.
 
 Run:  python benchmarks/run.py   (--quick: a short smoke run; --only SECTION: one section)
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import platform
 
+import cluster
 import constrained
 import numpy as np
 import peer_data
@@ -115,8 +118,9 @@ def print_table(rows):
               f"{row['gap']:>10.1e}{row['proven']:>12.1e}{cells}")
 
 
-def cli_run(channels: int = 200_000) -> None:
-    """Time ``budgetopt optimize`` end to end on a curves CSV of ``channels`` channels."""
+def cli_run(channels: int = 1_000_000) -> None:
+    """Time ``budgetopt optimize`` end to end on a curves CSV of ``channels`` channels, beside
+    what pandas alone needs to read that CSV and write an allocation table of the same size."""
     import subprocess
     import sys
     import tempfile
@@ -134,19 +138,28 @@ def cli_run(channels: int = 200_000) -> None:
     with tempfile.TemporaryDirectory() as folder:
         curves = Path(folder) / "curves.csv"
         frame.to_csv(curves, index=False)
-        command = [sys.executable, "-m", "cli", "optimize", str(curves), "--out",
-                   str(Path(folder) / "allocation.csv")]
+        out = Path(folder) / "allocation.csv"
+        command = [sys.executable, "-m", "budgetopt", "optimize", str(curves), "--out", str(out)]
         _, seconds = timed(subprocess.run, command,
                            keywords={"check": True, "capture_output": True})
+        written = pd.read_csv(out)
+
+        def pandas_only():
+            pd.read_csv(curves)
+            written.to_csv(Path(folder) / "copy.csv", index=False, float_format="%.10g")
+
+        _, baseline = timed(pandas_only)
     print(f"budgetopt optimize from a curves CSV of {channels:,} channels (Hill s in "
-          f"[0.5, 2.5], so S-curves included), read + solve + write: {seconds:.1f} s\n")
+          f"[0.5, 2.5], so S-curves included), read + solve + write: {seconds:.1f} s; pandas "
+          f"alone reading the curves and writing the allocation: {baseline:.1f} s "
+          f"(ratio {seconds / baseline:.2f})\n")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
     parser.add_argument("--only", choices=["separable", "constrained", "plan", "fit",
-                                           "report"],
+                                           "report", "cluster"],
                         help="run one section only")
     args = parser.parse_args()
     for name, section in (("constrained", constrained), ("plan", plan)):
@@ -160,11 +173,14 @@ def main():
     if args.only in (None, "report"):
         report.main()
         print()
-    if args.only in ("constrained", "plan", "fit", "report"):
+    if args.only in (None, "cluster"):
+        cluster.run(cases=200 if args.quick else 2000, draws=20 if args.quick else 200)
+        print()
+    if args.only in ("constrained", "plan", "fit", "report", "cluster"):
         return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
-    cli_run(20_000 if args.quick else 200_000)
+    cli_run(20_000 if args.quick else 1_000_000)
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{platform.processor() or 'cpu'}; SLSQP options {SLSQP_OPTIONS}\n")
     print_table(run(sizes, big, seeds=1 if args.quick else 3))

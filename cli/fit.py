@@ -5,7 +5,8 @@ from __future__ import annotations
 import warnings
 
 import click
-from budgetopt.cli.options import parse_list, parse_mapping
+from budgetopt.cli.options import parse_list, parse_mapping, scheduler_option, workers_option
+from budgetopt.cli.progress import ProgressBars
 from budgetopt.cli.tables import fit_table
 from budgetopt.optimizer.constants import KPI_TYPES
 from budgetopt.optimizer.fit.long import fit_long_history
@@ -19,7 +20,8 @@ from budgetopt.optimizer.history.loaders import (
     with_holidays,
 )
 from budgetopt.optimizer.model.files import write_model
-from budgetopt.optimizer.settings import quarter_periods
+from budgetopt.optimizer.parallel import local_workers, open_executor
+from budgetopt.optimizer.settings import DRAWS_PER_PIECE, quarter_periods
 
 
 @click.command()
@@ -59,11 +61,13 @@ from budgetopt.optimizer.settings import quarter_periods
 @click.option("--lift-tests", "lift_tests_path", type=click.Path(dir_okay=False),
               help="Wide format: experiments (CSV channel,spend,spend_change,lift,"
               "standard_error[,start,end]) that calibrate the curves.")
+@scheduler_option("the bootstrap refits")
+@workers_option("bootstrap refits", default_text="1: in this process")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Model JSON file to write.")
 def fit(history_path, date_column, kpi_column, channels, controls, holidays_path,
         holiday_country, geo_column, population_column, layout, kpi_type, bootstrap, adstock,
-        seed, sep, decimal, date_format, sheet, lift_tests_path, out_path):
+        seed, sep, decimal, date_format, sheet, lift_tests_path, scheduler, workers, out_path):
     """Fit response curves and adstock; print the fit quality.
 
     \b
@@ -109,10 +113,14 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
             history = with_holidays(history, holidays_path, country=holiday_country)
         tests = (read_lift_tests(lift_tests_path, history.channels, history.dates)
                  if lift_tests_path else ())
-        with _ProgressBars() as progress, warnings.catch_warnings():
+        with ProgressBars() as progress, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # printed once, in the fit table
-            model = fit_wide_history(history, kpi_type=kpi_type, seed=seed, bootstrap=bootstrap,
-                                     adstock=adstock, progress=progress, lift_tests=tests)
+            pieces = -(-bootstrap // DRAWS_PER_PIECE)
+            with open_executor(scheduler, local_workers(workers or 1, pieces)) as executor:
+                model = fit_wide_history(history, kpi_type=kpi_type, seed=seed,
+                                         bootstrap=bootstrap, adstock=adstock,
+                                         progress=progress, lift_tests=tests,
+                                         executor=executor)
     write_model(model, out_path)
     click.echo(fit_table(model))
     click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "
@@ -121,33 +129,3 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
     quarter = quarter_periods(model.period)
     click.echo(f"next: budgetopt optimize {out_path} --periods {quarter} --out allocation.csv "
                f"(the best split of next quarter's budget at the current total)")
-
-
-class _ProgressBars:
-    """One click progress bar per stage of the fit, on stderr."""
-
-    LABELS = {"curves": "fitting curves (multi-start, family per channel)",
-              "bootstrap": "bootstrap draws"}
-
-    def __enter__(self):
-        self.bar, self.stage, self.done = None, None, 0
-        return self
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage != self.stage:
-            self._close()
-            self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
-                                         file=click.get_text_stream("stderr"))
-            self.bar.__enter__()
-            self.stage, self.done = stage, 0
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def _close(self):
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-    def __exit__(self, *exc):
-        self._close()
-        return False

@@ -26,6 +26,19 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str]:
     return mapping
 
 
+def scheduler_option(pieces: str):
+    """--scheduler: run ``pieces`` on an existing Dask cluster."""
+    return click.option("--scheduler", metavar="tcp://HOST:PORT",
+                        help=f"Run {pieces} on this Dask scheduler's workers (needs the dask "
+                        f"extra; the result is the same as a local run).")
+
+
+def workers_option(pieces: str, default_text: str):
+    """--workers: local processes for ``pieces`` (without --scheduler)."""
+    return click.option("--workers", type=click.IntRange(min=1),
+                        help=f"Local processes for the {pieces} (default: {default_text}).")
+
+
 def parse_list(text: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 

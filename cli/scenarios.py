@@ -6,11 +6,15 @@ import click
 from budgetopt.cli.options import (
     extrapolation_option,
     point_estimate_option,
+    scheduler_option,
     solver_options,
     solver_settings,
+    workers_option,
 )
+from budgetopt.cli.progress import ProgressBars
 from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import format_table, horizon_line, money, percent, ratio
+from budgetopt.optimizer.parallel import local_workers, open_executor
 from budgetopt.optimizer.report.sections import ReportInputs
 from budgetopt.scenarios.runner import run_cases, summary_frame, write_outputs
 from budgetopt.scenarios.scenario_file import read_scenarios
@@ -19,25 +23,30 @@ from budgetopt.scenarios.scenario_file import read_scenarios
 @click.command()
 @click.argument("scenario_path", metavar="SCENARIOS.toml", type=click.Path(dir_okay=False))
 @solver_options
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes (default: "
-              "one per core).")
+@workers_option("cases", default_text="one per core")
+@scheduler_option("the cases")
 @extrapolation_option
 @point_estimate_option
 @report_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for summary.csv and one allocation CSV per case.")
-def scenarios(scenario_path, gap, time_limit, workers, allow_extrapolation, point_estimate,
-              report_path, out_dir):
+def scenarios(scenario_path, gap, time_limit, workers, scheduler, allow_extrapolation,
+              point_estimate, report_path, out_dir):
     """Run every what-if case of a scenario file and compare them with the base.
 
     \b
     Example:
       budgetopt scenarios scenarios/examples/quarter.toml --out results/
+      budgetopt scenarios cases.toml --scheduler tcp://10.0.0.5:8786 --out results/
     """
     scenario_set = read_scenarios(scenario_path)
-    outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), workers,
-                         allow_extrapolation=allow_extrapolation,
-                         point_estimate=point_estimate)
+    cases = len(scenario_set.cases)
+    with open_executor(scheduler, local_workers(workers, cases)) as executor, \
+            ProgressBars() as bars:
+        outcomes = run_cases(scenario_set, solver_settings(gap, time_limit), executor,
+                             allow_extrapolation=allow_extrapolation,
+                             point_estimate=point_estimate,
+                             progress=lambda done, total: bars("cases", done, total))
     frame = summary_frame(outcomes)
     base = outcomes[0].result
     inputs = ReportInputs(scenario_set.model, allocation=base.to_frame(),

@@ -7,7 +7,8 @@ with the message as-is, so messages name the file, line, column, channel or cons
 
 MAX_COLLECTED = 20  # problems listed under one error's header
 
-__all__ = ["BudgetoptError", "InputError", "ParameterError", "InfeasibleError", "SolverError"]
+__all__ = ["BudgetoptError", "InputError", "ParameterError", "InfeasibleError", "SolverError",
+           "SchedulerError"]
 
 
 class BudgetoptError(Exception):
@@ -46,3 +47,7 @@ class InfeasibleError(BudgetoptError):
 
 class SolverError(BudgetoptError):
     """The solver stopped (time limit, numerical trouble) before it had any answer."""
+
+
+class SchedulerError(BudgetoptError):
+    """A Dask scheduler that cannot be reached."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 __all__ = ["SolverSettings", "MAX_AMOUNT", "MAX_HORIZON_PERIODS", "MAX_PLAN_PERIODS",
            "MAX_PLAN_CELLS", "MAX_FRONTIER_STEPS", "DATE_RANGE", "DEFAULT_GAP_TOLERANCE",
-           "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT", "MAX_LISTED", "PERIODS_PER_YEAR",
+           "PLAN_GAP_TOLERANCE", "DEFAULT_TIME_LIMIT", "MAX_LISTED", "SCHEDULER_TIMEOUT",
+           "DRAWS_PER_PIECE", "PERIODS_PER_YEAR",
            "periods_per_year", "quarter_periods", "plural"]
 
 DEFAULT_GAP_TOLERANCE = 1e-6  # relative optimality gap of allocations and frontiers
@@ -20,6 +21,8 @@ MAX_PLAN_PERIODS = 520  # periods a per-period plan may span (ten years of weeks
 MAX_PLAN_CELLS = 200_000  # channel x period spend variables of one plan
 MAX_FRONTIER_STEPS = 10_000  # budgets of one frontier
 DATE_RANGE = ("1900-01-01", "2200-12-31")  # dates outside are typos, not history
+SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before the run stops
+DRAWS_PER_PIECE = 5  # bootstrap refits sent to a worker together (one copy of the fitter)
 
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from budgetopt.optimizer.errors import BudgetoptError, InfeasibleError
 from budgetopt.optimizer.export import write_allocation, write_csv
 from budgetopt.optimizer.files.outputs import output_set
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.parallel import run_pieces
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.scenarios.scenario_file import Case, ScenarioSet
@@ -55,27 +54,35 @@ def run_case(model: MediaModel, case: Case, settings: SolverSettings,
         return CaseOutcome(case, None, str(error))
 
 
+@dataclass(frozen=True)
+class CaseTask:
+    """One case with what it is solved under: the piece a worker runs."""
+
+    model: MediaModel
+    case: Case
+    settings: SolverSettings
+    allow_extrapolation: bool = False
+    point_estimate: bool = False
+
+
+def _run_task(task: CaseTask) -> CaseOutcome:
+    return run_case(task.model, task.case, task.settings, task.allow_extrapolation,
+                    task.point_estimate)
+
+
 def run_cases(scenarios: ScenarioSet, settings: SolverSettings = SolverSettings(),
-              workers: int | None = None, allow_extrapolation: bool = False,
-              point_estimate: bool = False) -> list[CaseOutcome]:
-    """Every case, in file order; on several cores the cases run in parallel processes.
+              executor: Executor | None = None, allow_extrapolation: bool = False,
+              point_estimate: bool = False, progress=None) -> list[CaseOutcome]:
+    """Every case, in file order, on ``executor`` (local processes or a Dask cluster, see
+    :mod:`budgetopt.optimizer.parallel`; None: in this process); ``progress(done, total)``
+    after each case.
 
     A case without a solution gets status ``infeasible`` and the others still run, but every
     case is compared with the base, so an infeasible base is an :class:`InfeasibleError`.
     """
-    workers = workers or os.cpu_count() or 1
-    model, cases = scenarios.model, scenarios.cases
-    if workers == 1 or len(cases) == 1:
-        outcomes = [run_case(model, case, settings, allow_extrapolation, point_estimate)
-                    for case in cases]
-    else:
-        # "spawn": a forked child would inherit HiGHS's solver threads in an unusable state
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(cases)),
-                                 mp_context=context) as pool:
-            futures = [pool.submit(run_case, model, case, settings, allow_extrapolation,
-                                   point_estimate) for case in cases]
-            outcomes = [future.result() for future in futures]
+    tasks = [CaseTask(scenarios.model, case, settings, allow_extrapolation, point_estimate)
+             for case in scenarios.cases]
+    outcomes = run_pieces(executor, _run_task, tasks, progress)
     if outcomes[0].result is None:
         raise InfeasibleError(f"the base case has no solution, so no case can be compared "
                               f"with it: {outcomes[0].error}")

@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
+import distributed
 import pytest
 from budgetopt.cli.main import cli
 from click.testing import CliRunner
@@ -57,14 +58,31 @@ def test_the_readme_has_the_two_quick_start_commands():
     assert len(commands_and_outputs()) >= 8
 
 
+def on_cluster(arguments: list[str], clusters: list) -> list[str]:
+    """The arguments with a --scheduler address replaced by a LocalCluster's (started once):
+    the README's cluster runs on loopback as its section describes."""
+    if "--scheduler" not in arguments:
+        return arguments
+    if not clusters:
+        clusters.append(distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                                 host="127.0.0.1", dashboard_address=None))
+    where = arguments.index("--scheduler") + 1
+    return [*arguments[:where], clusters[0].scheduler_address, *arguments[where + 1:]]
+
+
 def test_every_readme_command_runs_and_prints_what_the_readme_shows(tmp_path, monkeypatch):
     for folder in ("benchmarks", "scenarios"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     monkeypatch.chdir(tmp_path)
-    for arguments, expected in commands_and_outputs():
-        result = CliRunner().invoke(cli, arguments)
-        assert result.exit_code == 0, (arguments, result.output, result.stderr)
-        printed = {mask(line.replace(f"{tmp_path}/", "")) for line in
-                   (result.output + result.stderr).splitlines()}
-        missing = [line for line in expected if shown(line) and mask(line) not in printed]
-        assert missing == [], (arguments, missing)
+    clusters = []
+    try:
+        for arguments, expected in commands_and_outputs():
+            result = CliRunner().invoke(cli, on_cluster(arguments, clusters))
+            assert result.exit_code == 0, (arguments, result.output, result.stderr)
+            printed = {mask(line.replace(f"{tmp_path}/", "")) for line in
+                       (result.output + result.stderr).splitlines()}
+            missing = [line for line in expected if shown(line) and mask(line) not in printed]
+            assert missing == [], (arguments, missing)
+    finally:
+        for cluster in clusters:
+            cluster.close()

@@ -9,6 +9,7 @@ import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.model.files import model_to_dict, read_model, write_model
+from budgetopt.optimizer.parallel import open_executor
 from budgetopt.optimizer.problem.constraints import read_constraints
 from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.synthetic import demo_truth_model
@@ -69,7 +70,8 @@ def scenario_file(tmp_path):
 
 def test_each_case_equals_optimize_by_hand(scenario_file):
     scenario_set = read_scenarios(scenario_file)
-    outcomes = run_cases(scenario_set, workers=2)  # the one test of parallel cases
+    with open_executor(workers=2) as executor:  # the one test of local parallel cases
+        outcomes = run_cases(scenario_set, executor=executor)
     model = read_model(scenario_file.parent / "model.json")
     rules = read_constraints(scenario_file.parent / "rules.toml")
     tv_free = read_constraints(scenario_file.parent / "rules.toml")
@@ -108,7 +110,7 @@ def test_each_case_equals_optimize_by_hand(scenario_file):
 
 
 def test_outputs_are_written_with_safe_names(scenario_file, tmp_path):
-    outcomes = run_cases(read_scenarios(scenario_file), workers=1)
+    outcomes = run_cases(read_scenarios(scenario_file))
     written = write_outputs(outcomes, tmp_path / "out")
     names = sorted(p.name for p in written)
     assert "summary.csv" in names and "no-tv-dearer-search.csv" in names
@@ -147,7 +149,7 @@ def test_errors_name_the_case_and_key(scenario_file, case, message):
 
 def test_shipped_examples_run(tmp_path):
     for name in ("quarter.toml",):
-        outcomes = run_cases(read_scenarios(EXAMPLES / name), workers=1)
+        outcomes = run_cases(read_scenarios(EXAMPLES / name))
         assert all(o.result is not None for o in outcomes), [o.error for o in outcomes]
 
 

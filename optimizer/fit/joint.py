@@ -21,6 +21,7 @@ choices by an interleaved CV. :mod:`.wide` turns a fitter into a model file.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,10 @@ from budgetopt.optimizer.model.adstock import delayed_adstock, delayed_weights, 
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.seasonality import YEAR_DAYS, Seasonality, fourier_basis
+from budgetopt.optimizer.parallel import run_pieces
+from budgetopt.optimizer.settings import DRAWS_PER_PIECE
 from scipy.optimize import least_squares, nnls
+from threadpoolctl import threadpool_limits
 
 __all__ = ["JointFitter", "FOURIER_ORDERS", "START_FAMILY"]
 
@@ -113,12 +117,22 @@ class JointFitter:
         self.timings_["fit"] = time.perf_counter() - started - self.timings_["select"]
         return self.draw(self.bootstrap)
 
-    def draw(self, count: int) -> JointFitter:
-        """Refit ``count`` block-bootstrap histories; their parameters are ``draws_``."""
+    def draw(self, count: int, executor: Executor | None = None) -> JointFitter:
+        """Refit ``count`` block-bootstrap histories; their parameters are ``draws_``.
+
+        The resampled histories are drawn here from the seed, then refitted in pieces of
+        DRAWS_PER_PIECE on ``executor`` (see :mod:`budgetopt.optimizer.parallel`), so the
+        draws are the same wherever they run."""
         started = time.perf_counter()
-        self.draws_ = self._bootstrap(count)
+        self.draws_ = self._bootstrap(count, executor)
         self.timings_["bootstrap"] = time.perf_counter() - started
         return self
+
+    def __getstate__(self) -> dict:
+        """What a worker needs to refit: no progress callback, no caches."""
+        state = dict(self.__dict__)
+        state.update(progress=None, _bases={}, _columns={})
+        return state
 
     # --- the data, the baseline and the priors ---------------------------------------------
     def _scale(self, history: History) -> None:
@@ -340,24 +354,32 @@ class JointFitter:
         self._stage = stage
         self.progress(stage, self._done, total)
 
-    def _bootstrap(self, count: int) -> ParameterDraws | None:
+    def _bootstrap(self, count: int, executor: Executor | None = None
+                   ) -> ParameterDraws | None:
         """Moving-block bootstrap of residuals; each draw refitted from the full fit."""
         if count == 0:
             return None
         rng = np.random.default_rng(self.seed + 1)
         periods = self.shape_[1]
         residual = (self.y_ - self.fitted_).reshape(self.shape_)
-        everything = np.ones(len(self.y_), bool)
-        draws = []
-        for draw in range(count):  # the same weeks for every geo: keeps their link
+        histories = []
+        for _ in range(count):  # the same weeks for every geo: keeps their link
             starts = rng.integers(0, periods - BLOCK + 1, size=int(np.ceil(periods / BLOCK)))
             blocks = [residual[:, s:s + BLOCK] for s in starts]
-            y = self.fitted_ + np.concatenate(blocks, axis=1)[:, :periods].ravel()
-            theta = self._fit_theta(self.layout_, everything, [self.theta_], y=y)
-            coef = self._linear(self.layout_, theta, everything, y)
-            draws.append(self._channel_parameters(theta, coef))
-            self._report("bootstrap", draw + 1, count)
-        return ParameterDraws.from_records(draws)
+            histories.append(self.fitted_ + np.concatenate(blocks, axis=1)[:, :periods].ravel())
+        pieces = [(self, histories[i:i + DRAWS_PER_PIECE])
+                  for i in range(0, count, DRAWS_PER_PIECE)]
+        done = lambda finished, total: self._report(
+            "bootstrap", min(finished * DRAWS_PER_PIECE, count), count)
+        refits = run_pieces(executor, _refit_piece, pieces, done)
+        return ParameterDraws.from_records([draw for piece in refits for draw in piece])
+
+    def refit(self, y: np.ndarray) -> list[dict]:
+        """The channel parameters refitted to the outcome ``y``, from the full fit's."""
+        everything = np.ones(len(self.y_), bool)
+        theta = self._fit_theta(self.layout_, everything, [self.theta_], y=y)
+        coef = self._linear(self.layout_, theta, everything, y)
+        return self._channel_parameters(theta, coef)
 
     # --- results in original units ---------------------------------------------------------
     def _channel_parameters(self, theta, coef) -> list[dict]:
@@ -437,3 +459,11 @@ def _yearly_fourier(days, series) -> tuple[int, np.ndarray, float]:
     order = cv_order(design, series, FOURIER_ORDERS, rolling_folds(len(days)))
     solution, *_ = np.linalg.lstsq(design(order), series, rcond=None)
     return order, solution[2:], float(series.mean())
+
+
+def _refit_piece(piece) -> list[list[dict]]:
+    """One piece of the bootstrap: a fitter and resampled outcomes, refitted one by one
+    (BLAS on one thread, as in the fit)."""
+    fitter, histories = piece
+    with threadpool_limits(limits=1, user_api="blas"):
+        return [fitter.refit(y) for y in histories]

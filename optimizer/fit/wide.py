@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import Executor
 from dataclasses import replace
 
 import numpy as np
@@ -47,13 +48,16 @@ SMALL_SHARE = 0.02  # a channel with less of the spend than this is hard to iden
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
                      bootstrap: int = 50, adstock: str = "geometric", progress=None,
-                     lift_tests: tuple[LiftTest, ...] = ()) -> MediaModel:
+                     lift_tests: tuple[LiftTest, ...] = (),
+                     executor: Executor | None = None) -> MediaModel:
     """Fit a wide history and return the model, with diagnostics under ``fit``.
 
     ``adstock`` is "geometric", "delayed" (for every channel), or "auto": both fitted, the one
     with the lower rolling-CV error kept. ``lift_tests`` (experiments) enter the estimation as
     measurements with their standard errors; the report gives each one's prediction and names
-    those the data contradict (missed by more than CONTRADICTED standard errors)."""
+    those the data contradict (missed by more than CONTRADICTED standard errors). The
+    bootstrap refits run on ``executor`` when given (local processes or a Dask cluster, see
+    :mod:`budgetopt.optimizer.parallel`), with the same draws as here."""
     _check_usable(history)
     started = time.perf_counter()
     kinds = ADSTOCK_TYPES if adstock == "auto" else (adstock,)
@@ -64,7 +68,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                    .fit(history, lift_tests) for kind in kinds]
         fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
                                                           else 1 + SELECTION_MARGIN))
-        fitter.draw(bootstrap)
+        fitter.draw(bootstrap, executor)
     adstock = fitter.adstock
     y = np.asarray(history.kpi, float)
     fitted = fitter.national(fitter.fitted_)
