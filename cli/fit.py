@@ -81,10 +81,11 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
     """
     mapping = parse_mapping(channels, "--channels")
     table = TableFormat(sep=sep, decimal=decimal, date_format=date_format, sheet=sheet)
-    if layout == "long" and (geo_column or adstock != "geometric" or lift_tests_path):
-        raise click.UsageError("--geo, --adstock and --lift-tests apply to wide histories; a "
-                               "long history is fitted channel by channel with geometric "
-                               "adstock")
+    if layout == "long" and (geo_column or adstock != "geometric" or lift_tests_path
+                             or scheduler or workers):
+        raise click.UsageError("--geo, --adstock, --lift-tests, --scheduler and --workers "
+                               "apply to wide histories; a long history is fitted channel by "
+                               "channel with geometric adstock, without bootstrap refits")
     if layout == "long":
         history = load_long_history(history_path, date=date_column, kpi=kpi_column,
                                     channels=mapping or None, table_format=table)

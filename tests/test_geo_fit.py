@@ -100,8 +100,11 @@ def test_population_needs_a_geo_column(tmp_path):
     assert not (tmp_path / "m.json").exists()
 
 
-def test_geo_options_do_not_apply_to_long_histories(tmp_path):
+@pytest.mark.parametrize("option", [["--geo", "geo"], ["--scheduler", "tcp://127.0.0.1:1"],
+                                    ["--workers", "2"]])
+def test_wide_options_do_not_apply_to_long_histories(tmp_path, option):
     result = CliRunner().invoke(cli, ["fit", str(tmp_path / "long.csv"), "--format", "long",
-                                      "--geo", "geo", "--out", str(tmp_path / "m.json")])
+                                      *option, "--out", str(tmp_path / "m.json")])
     assert result.exit_code == 2
-    assert "--geo, --adstock and --lift-tests apply to wide histories" in result.output
+    assert "--geo, --adstock, --lift-tests, --scheduler and --workers apply to wide " \
+           "histories" in " ".join(result.output.split())

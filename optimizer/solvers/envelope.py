@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.curves import CurveSet
 
 __all__ = ["Domains", "Envelope", "Relaxation", "solve_relaxation"]
@@ -128,12 +127,16 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
     if low_total >= budget:
         return _relaxation(envelope, envelope.a.copy(), np.inf, price)
 
-    floor = float(np.log(price)) if price > 0 else -LOG_RANGE
+    # the widest bracket needs no evaluation: at the smallest multiplier every channel spends
+    # its most (or what the price allows), at the largest its least
+    low = (float(np.log(price)), spend) if price > 0 else (-LOG_RANGE, None)
     start = float(np.log(near)) if np.isfinite(near) and near > 0 else _cold_guess(envelope,
                                                                                  budget)
-    low, high = _bracket(envelope, budget, max(start, floor), floor,
-                         WARM_STEP if np.isfinite(near) else COLD_STEP)
-    (log_low, more), (log_high, less) = _newton_root(envelope, budget, low, high)
+    (log_low, more), (log_high, less) = _newton_root(
+        envelope, budget, low, (LOG_RANGE, envelope.a.copy()), float(np.clip(start, low[0],
+                                                                              LOG_RANGE)))
+    if more is None:
+        more = envelope.spend(np.exp(log_low))
     room = more - less
     residual = budget - less.sum()
     before = np.cumsum(room) - room
@@ -142,12 +145,11 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
     # the Lagrangian dual at either end of the bracket bounds the envelope problem exactly
     dual = min(_dual_value(envelope, more, log_low, budget, price),
                _dual_value(envelope, less, log_high, budget, price))
-    return Relaxation(spend=spend, bound=max(value, dual),
-                      lam=float(np.exp(0.5 * (log_low + log_high))))
+    nearer = log_high if budget - less.sum() <= more.sum() - budget else log_low
+    return Relaxation(spend=spend, bound=max(value, dual), lam=float(np.exp(nearer)))
 
 
 LOG_RANGE = 700.0  # log multipliers searched: exp() of it stays finite
-COLD_STEP, WARM_STEP = 1.0, 1e-6  # first bracket step in log(lam), from a guess or a parent
 
 
 def _cold_guess(envelope: Envelope, budget: float) -> float:
@@ -158,36 +160,25 @@ def _cold_guess(envelope: Envelope, budget: float) -> float:
     return float(np.clip(np.log(guess), -LOG_RANGE, LOG_RANGE)) if guess > 0 else 0.0
 
 
-def _bracket(envelope: Envelope, budget: float, t: float, floor: float, step: float):
-    """Two log multipliers with the total spend at least and at most the budget, each with
-    its spend, found by steps growing fourfold from ``t`` (never below ``floor``)."""
-    x = envelope.spend(np.exp(t))
-    upward = x.sum() > budget
-    for _ in range(60):
-        following = float(np.clip(t + step if upward else t - step, floor, LOG_RANGE))
-        y = envelope.spend(np.exp(following), right=x if upward else None)
-        if (y.sum() <= budget) == upward or following in (floor, LOG_RANGE):
-            return ((t, x), (following, y)) if upward else ((following, y), (t, x))
-        t, x, step = following, y, step * 4.0
-    raise SolverError("no multiplier spends the budget; the curves' values overflow.")
-
-
-def _newton_root(envelope: Envelope, budget: float, low, high):
+def _newton_root(envelope: Envelope, budget: float, low, high, start: float):
     """The log multiplier where the total spend crosses ``budget``, and the spend at the two
-    ends of the final bracket (at least and at most the budget).
+    ends of the final bracket (at least and at most the budget), starting at ``start``.
+    ``low`` and ``high`` are (log lam, spend there) with the total at least and at most the
+    budget; the spend at ``low`` may be None (not evaluated: every channel at its most).
 
     Newton's method on log(lam) with the analytic slope (:meth:`Envelope.spend_slope`, or the
     secant through the last point where that is steeper: channels jumping off their chords add
     to the slope what the derivative misses), kept inside a bracket that every evaluation
-    shrinks; a step leaving it, or one that does not halve the excess, is replaced by
-    bisection. Stops when the total is the budget to machine precision, or when the channels
-    that move continuously move less than 1e-9 of the budget across the bracket (what is left
-    is a channel jumping, off its chord or a linear one, which the caller splits) and the dual
-    bound at its ends exceeds the optimum by less than 1e-12 of lam x budget.
+    shrinks; a step leaving it, or one that does not halve the excess, is replaced by a cut at
+    the jumps (:func:`_split_point`). Stops when the total is the budget to machine
+    precision, or when the channels that move continuously move less than 1e-9 of the budget
+    across the bracket (what is left is a channel jumping, off its chord or a linear one,
+    which the caller splits) and the dual bound at its ends exceeds the optimum by less than
+    1e-12 of lam x budget.
     """
     (log_low, more), (log_high, less) = low, high
-    t = 0.5 * (log_low + log_high)
-    tolerance = 4 * np.finfo(float).eps * max(budget, 1.0)
+    t = start
+    tolerance = 1e-13 * max(budget, 1.0)  # sums of many floats carry this much noise
     last, previous, moving = np.inf, None, -np.inf
     for _ in range(200):
         width = log_high - log_low
@@ -220,6 +211,8 @@ def _dual_gap(more, less, log_low: float, log_high: float, budget: float) -> flo
     """How far the dual at the bracket's better end may exceed the envelope optimum: the dual
     is convex in lam with slope budget - total spend, so at most the bracket's width in lam
     times the smaller excess at its ends."""
+    if more is None:
+        return np.inf
     excess = min(float(more.sum()) - budget, budget - float(less.sum()))
     return (np.exp(log_high) - np.exp(log_low)) * max(excess, 0.0)
 
