@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from budgetopt.optimizer.files.outputs import output_set, write_text
 from budgetopt.optimizer.result.allocation import AllocationResult
@@ -42,12 +43,27 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return escaped
 
 
+def formatted_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns as text with FLOAT_FORMAT (empty where NaN): one pass per column over
+    plain floats, several times faster than pandas' per-cell ``float_format``."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats:
+        return frame
+    out = frame.copy()
+    for column in floats:
+        values = out[column].to_numpy(float)
+        text = np.array([FLOAT_FORMAT % v for v in values.tolist()], dtype=object)
+        text[np.isnan(values)] = ""
+        out[column] = text
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path, *, cents: bool = True) -> None:
     """``frame`` as CSV; ``cents=False`` keeps every number's 10 significant digits (a table
     of a model, such as its curves, rather than money to pay)."""
     with output_set() as outputs:
-        escape_formulas(rounded_amounts(frame) if cents else frame).to_csv(
-            outputs.path(path), index=False, float_format=FLOAT_FORMAT)
+        formatted_numbers(escape_formulas(rounded_amounts(frame) if cents else frame)).to_csv(
+            outputs.path(path), index=False)
 
 
 def write_allocation(result: AllocationResult, path) -> None:

@@ -295,7 +295,7 @@ class CurveSet:
     @classmethod
     def from_lists(cls, families, beta, k=None, s=None) -> CurveSet:
         n = len(families)
-        codes = np.array([family(name).code for name in families], dtype=np.int8)
+        codes = np.fromiter((FAMILIES[name].code for name in families), dtype=np.int8, count=n)
         as_array = lambda values: np.ones(n) if values is None else np.asarray(values, float)
         return cls(codes, as_array(beta), as_array(k), as_array(s))
 

@@ -215,8 +215,9 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
         problems.append(f"{where(i)}: unknown curve type {frame['type'].iloc[i]!r}; {advice}")
     families = families.where(~unknown, "linear")
 
-    declared = {slot: families.map(lambda name, slot=slot: slot in FAMILIES[name].param_names)
-                .to_numpy() for slot in PARAMETER_SLOTS}
+    declared = {slot: families.map({name: slot in family.param_names
+                                    for name, family in FAMILIES.items()}).to_numpy(bool)
+                for slot in PARAMETER_SLOTS}
     parameters = {slot: _numbers(frame, slot, where, problems, required=declared[slot],
                                  default=1.0) for slot in PARAMETER_SLOTS}
     for slot in PARAMETER_SLOTS:
@@ -274,11 +275,12 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
 
 
 def _locator(frame: pd.DataFrame):
+    """Where row ``i`` is, for messages (looked up only when a message needs it)."""
     if "where" in frame.columns and frame["where"].notna().all():
-        labels = list(frame["where"])
-        return lambda i: labels[i]
-    names = list(frame["channel"])
-    return lambda i: f"line {table_line(i)} (channel '{names[i]}')"
+        labels = frame["where"]
+        return lambda i: labels.iloc[i]
+    names = frame["channel"]
+    return lambda i: f"line {table_line(i)} (channel '{names.iloc[i]}')"
 
 
 def _numbers(frame, column, where, problems, *, required, default=np.nan) -> np.ndarray:
