@@ -1,5 +1,7 @@
 """The separable solver against independent references and as properties."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from budgetopt.optimizer.constants import METHOD_KKT, OPTIMAL
@@ -158,3 +160,15 @@ def test_a_million_channels_is_exact_and_spends_the_budget():
     result = solve(problem)
     assert result.certificate.status == OPTIMAL
     assert result.spend.sum() == pytest.approx(problem.budget, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("families", [CONCAVE, ["hill"], ["logistic"], ["linear", "log"]],
+                         ids=lambda f: "+".join(f))
+def test_no_floating_point_warnings(families):
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        problem = random_problem(rng, int(rng.integers(1, 40)), families, s_range=(0.5, 2.5))
+        if seed % 2:  # a price on spend: the budget is a ceiling
+            problem = replace(problem, price=float(rng.uniform(0.1, 3.0)))
+        assert solve(problem).certificate.status == OPTIMAL

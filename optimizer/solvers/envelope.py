@@ -204,6 +204,8 @@ def _newton_root(envelope: Envelope, budget: float, low, high, start: float):
         last = abs(excess)
         t = step if log_low < step < log_high and not slow else \
             _split_point(envelope, log_low, log_high)
+        if not log_low < t < log_high:  # a jump at an end, to rounding: halve instead
+            t = 0.5 * (log_low + log_high)
     return (log_low, more), (log_high, less)
 
 
@@ -214,12 +216,14 @@ def _dual_gap(more, less, log_low: float, log_high: float, budget: float) -> flo
     if more is None:
         return np.inf
     excess = min(float(more.sum()) - budget, budget - float(less.sum()))
-    return (np.exp(log_high) - np.exp(log_low)) * max(excess, 0.0)
+    with np.errstate(over="ignore"):  # an end not evaluated yet is at exp(LOG_RANGE)
+        return (np.exp(log_high) - np.exp(log_low)) * max(excess, 0.0)
 
 
 def _scale(log_lam: float, budget: float) -> float:
     """lam x budget: the order of the envelope value (concave f(x) >= x f'(x))."""
-    return max(float(np.exp(log_lam)) * max(budget, 1.0), 1e-300)
+    with np.errstate(over="ignore"):
+        return max(float(np.exp(log_lam)) * max(budget, 1.0), 1e-300)
 
 
 def _split_point(envelope: Envelope, log_low: float, log_high: float) -> float:
@@ -243,7 +247,9 @@ def _dual_value(envelope: Envelope, best: np.ndarray, log_lam: float, budget: fl
                 price: float) -> float:
     """sum(max_x envelope(x) - lam x) + (lam - price) budget, ``best`` the maximisers."""
     lam = float(np.exp(log_lam))
-    return float((envelope.value(best) - lam * best).sum()) + (lam - price) * budget
+    with np.errstate(over="ignore", invalid="ignore"):  # inf at an end never evaluated
+        value = float((envelope.value(best) - lam * best).sum()) + (lam - price) * budget
+    return value if np.isfinite(value) else np.inf
 
 
 def _relaxation(envelope: Envelope, spend: np.ndarray, lam: float, price: float) -> Relaxation:
