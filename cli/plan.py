@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import click
-from budgetopt.cli.options import extrapolation_option, solver_options, solver_settings
+from budgetopt.cli.options import (
+    extrapolation_option,
+    point_estimate_option,
+    solver_options,
+    solver_settings,
+)
 from budgetopt.cli.report import add_report, report_option
 from budgetopt.cli.tables import plan_table
 from budgetopt.optimizer.allocate import plan_budget, resolve_budget
@@ -36,14 +41,15 @@ from budgetopt.scenarios.seasonality import period_dates, read_seasonality
               "spend produces after its last period.")
 @solver_options(gap=PLAN_GAP_TOLERANCE)
 @extrapolation_option
+@point_estimate_option
 @report_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write a JSON summary (totals, flat plan, method, gap).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Plan CSV to write (period,date,channel,spend,kpi).")
 def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
-         max_step_change, count_carryover, gap, time_limit, allow_extrapolation, report_path,
-         json_path, out_path):
+         max_step_change, count_carryover, gap, time_limit, allow_extrapolation,
+         point_estimate, report_path, json_path, out_path):
     """Plan spend per channel per period with carryover, pacing, flighting and seasonality.
 
     \b
@@ -64,6 +70,7 @@ def plan(model_path, budget, periods, start, constraints_path, seasonality_path,
                              multipliers=multipliers, count_carryover=count_carryover,
                              dates=dates, max_step_change=max_step_change,
                              allow_extrapolation=allow_extrapolation,
+                             point_estimate=point_estimate,
                              settings=solver_settings(gap, time_limit))
         write_csv(result.to_frame(), plan_file)
         if json_file:

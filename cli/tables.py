@@ -258,4 +258,5 @@ def plan_table(result) -> str:
         f"in the periods: {money(result.kpi.sum())}; carried out after the last period: "
         f"{money(result.tail.sum())}, {counted}",
         *certificate_lines(result.certificate, with_bound=False),
+        *([f"guard: {result.guard}"] if result.guard else []),
         *[f"note: {note}" for note in result.notes]])

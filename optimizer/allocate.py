@@ -6,22 +6,23 @@ from dataclasses import replace
 
 import numpy as np
 from budgetopt.optimizer.errors import ParameterError
+from budgetopt.optimizer.model.dynamics import simulate, tail_length
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
 from budgetopt.optimizer.problem.budget import Budget, parse_budget
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objective
-from budgetopt.optimizer.problem.plan import build_plan_problem
+from budgetopt.optimizer.problem.plan import PlanProblem, build_plan_problem, spread
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.result.plan import PlanResult
-from budgetopt.optimizer.result.uncertainty import compare_plans, guarded_move
+from budgetopt.optimizer.result.uncertainty import compare_plans, guarded_move, guarded_path
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
 from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, solve_plan
 from budgetopt.optimizer.solvers.targets import search_spend
 
 __all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio", "guard_result",
-           "HORIZON_WARNING_RATIO"]
+           "guard_plan", "HORIZON_WARNING_RATIO"]
 
 HORIZON_WARNING_RATIO = 3.0  # a one-period budget this many times the current spend is suspect
 
@@ -148,18 +149,61 @@ def plan_budget(model: MediaModel, budget: float, periods: int, *,
                 constraints: Constraints | None = None, multipliers: np.ndarray | None = None,
                 count_carryover: bool = False, dates: tuple[str, ...] | None = None,
                 max_step_change: float | None = None, allow_extrapolation: bool = False,
+                point_estimate: bool = False,
                 settings: SolverSettings = PLAN_SETTINGS) -> PlanResult:
     """The best spend per channel per period for ``budget`` over ``periods`` periods.
 
-    A note names the channels whose first or last periods move far from their mid-plan level
-    (the edge effect of the carry-in and of the carryover lost after the plan)."""
+    With parameter draws in the model (and unless ``point_estimate``) the plan moves from
+    the current one only as far as the draws support (:func:`guard_plan`). A note names the
+    channels whose first or last periods move far from their mid-plan level (the edge effect
+    of the carry-in and of the carryover lost after the plan)."""
     problem = build_plan_problem(model, budget, periods, constraints=constraints,
                                  multipliers=multipliers, count_carryover=count_carryover,
                                  dates=dates, max_step_change=max_step_change,
                                  allow_extrapolation=allow_extrapolation)
     result = solve_plan(problem, settings)
+    if model.draws is not None and not point_estimate:
+        result = guard_plan(problem, result)
     note = edge_note(problem, result)
     return replace(result, notes=(*result.notes, note)) if note else result
+
+
+def guard_plan(problem: PlanProblem, result: PlanResult) -> PlanResult:
+    """The plan moved from the current one only as far as the model's draws support.
+
+    The current plan is each channel's current spend in every period; the path starts from
+    its channel totals spread over their active periods and scaled to the budget (where that
+    keeps the plan's rules), and each candidate is judged by its KPI over the plan's periods
+    (and carry-out, when counted) minus the current plan's, draw by draw."""
+    model = problem.model
+    current_spend = np.nan_to_num(model.current_spend)
+    current = np.tile(current_spend[:, None], (1, problem.periods))
+    start = spread(current_spend * problem.periods, problem.caps)
+    if start.sum() > 0:
+        start = start * problem.budget / start.sum()
+    if start.sum() <= 0 or not problem.is_feasible(start):
+        return replace(result, guard="not guarded: the current plan, spread over the flights "
+                                     "and scaled to the budget, breaks the plan's rules, so "
+                                     "there is no plan near it to move from")
+    draws = model.draw_models()
+    now = np.array([_plan_kpi(problem, draw, current) for draw in draws])
+    uplift = lambda spend: np.array([_plan_kpi(problem, draw, spend)
+                                     for draw in draws]) - now
+    spend, share, rule = guarded_path(start, result.spend, uplift, problem.is_feasible)
+    if share == 1.0:
+        return replace(result, guard=rule)
+    tail = tail_length(model)
+    kpi, carried = simulate(model, spend, problem.multipliers, tail)
+    flat = spread(spend.sum(axis=1), problem.caps)
+    flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail)
+    return replace(result, spend=spend, kpi=kpi, tail=carried, flat_spend=flat,
+                   flat_kpi=flat_kpi, flat_tail=flat_carried, guard=rule)
+
+
+def _plan_kpi(problem: PlanProblem, model: MediaModel, spend: np.ndarray) -> float:
+    """A plan's KPI under ``model`` (one draw): in its periods, plus the carry-out if counted."""
+    kpi, carried = simulate(model, spend, problem.multipliers, tail_length(model))
+    return float(kpi.sum() + (carried.sum() if problem.count_carryover else 0.0))
 
 
 EDGE_PERIODS = 2  # periods at each end of a plan checked for the edge effect

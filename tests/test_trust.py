@@ -10,6 +10,7 @@ import pytest
 from budgetopt.optimizer.allocate import allocate, plan_budget
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.fit.wide import implausible_roi_warnings
+from budgetopt.optimizer.model.dynamics import simulate
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from conftest import run
@@ -156,3 +157,32 @@ def test_the_default_answer_moves_only_as_far_as_the_draws_support(tmp_path):
     assert "guard:" not in pure.output
     assert pd.read_csv(out).set_index("channel").loc["a", "spend"] == pytest.approx(
         point.spend[0], abs=0.01)
+
+
+def test_plans_are_guarded_by_the_draws_too(tmp_path):
+    model = draws_that_disagree()
+    point = plan_budget(model, 2600, 13, point_estimate=True)
+    guarded = plan_budget(model, 2600, 13)
+    assert point.spend[0].sum() > 13 * 120  # the point fit moves budget into a
+    assert 13 * 100 <= guarded.spend[0].sum() < point.spend[0].sum()
+    assert guarded.guard.startswith("moved") and "p10" in guarded.guard
+    assert guarded.spend.sum() == pytest.approx(2600)
+    flat_current = np.full((2, 13), 100.0)
+    uplift = [sum(float(simulate(m, s, np.ones((2, 13)), 0)[0].sum()) * sign
+                  for s, sign in ((guarded.spend, 1), (flat_current, -1)))
+              for m in model.draw_models()]
+    assert np.percentile(uplift, 10) >= -1e-6  # its uplift's p10 over the draws stays >= 0
+    path = tmp_path / "model.json"
+    write_model(model, path)
+    out, summary = tmp_path / "plan.csv", tmp_path / "plan.json"
+    result = run("plan", path, "--budget", 2600, "--periods", 13, "--out", out,
+                 "--json", summary)
+    assert result.exit_code == 0, result.output
+    assert "guard: moved" in result.output
+    assert json.loads(summary.read_text())["guard"].startswith("moved")
+    pure = run("plan", path, "--budget", 2600, "--periods", 13, "--point-estimate",
+               "--out", out)
+    assert "guard:" not in pure.output
+    frame = pd.read_csv(out)
+    assert frame[frame.channel == "a"].spend.sum() == pytest.approx(point.spend[0].sum(),
+                                                                   abs=0.1)

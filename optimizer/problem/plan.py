@@ -11,7 +11,7 @@ from budgetopt.optimizer.problem.allocation import AllocationProblem, build_prob
 from budgetopt.optimizer.problem.constraints import Constraints, PacingRule
 from budgetopt.optimizer.settings import MAX_PLAN_CELLS, MAX_PLAN_PERIODS
 
-__all__ = ["PlanProblem", "build_plan_problem"]
+__all__ = ["PlanProblem", "build_plan_problem", "spread"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,33 @@ class PlanProblem:
     @property
     def periods(self) -> int:
         return self.caps.shape[1]
+
+    def is_feasible(self, spend: np.ndarray, tolerance: float = 1e-9) -> bool:
+        """Whether a spend plan (channels x periods) keeps every rule of the problem."""
+        slack = tolerance * max(self.budget, 1.0)
+        if (spend < -slack).any() or (spend > self.caps + slack).any():
+            return False
+        if not self.totals.is_feasible(spend.sum(axis=1), tolerance):
+            return False
+        for pace in self.pacing:
+            window = spend[:, pace.first - 1:pace.last].sum()
+            if pace.min_share is not None and window < pace.min_share * self.budget - slack:
+                return False
+            if pace.max_share is not None and window > pace.max_share * self.budget + slack:
+                return False
+        for c in np.flatnonzero(~np.isnan(self.step)):
+            both = (self.caps[c, 1:] > 0) & (self.caps[c, :-1] > 0)
+            change = np.abs(spend[c, 1:] - spend[c, :-1]) - self.step[c] * spend[c, :-1]
+            if (both & (change > slack)).any():
+                return False
+        return True
+
+
+def spread(totals: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Each channel's total spread evenly over its active periods (caps > 0)."""
+    active = caps > 0
+    counts = np.maximum(active.sum(axis=1, keepdims=True), 1)
+    return np.where(active, np.asarray(totals, float)[:, None] / counts, 0.0)
 
 
 def build_plan_problem(model: MediaModel, budget: float, periods: int, *,

@@ -17,7 +17,8 @@ class PlanResult:
 
     ``tail`` is each channel's KPI after the last period from the plan's carryover; it is part
     of ``total_kpi`` only when ``count_carryover`` is set. ``flat_*`` is the even plan: each
-    channel's total spread evenly over its active periods.
+    channel's total spread evenly over its active periods. ``guard`` says how the plan was
+    guarded against fitting noise (None: not guarded).
     """
 
     names: tuple[str, ...]
@@ -32,6 +33,7 @@ class PlanResult:
     certificate: Certificate
     notes: tuple[str, ...] = ()
     period: str = "period"
+    guard: str | None = None
 
     @property
     def total_kpi(self) -> float:
@@ -47,7 +49,8 @@ class PlanResult:
                 "kpi": self.total_kpi, "kpi_in_periods": float(self.kpi.sum()),
                 "kpi_carried_out": float(self.tail.sum()),
                 "count_carryover": self.count_carryover, "flat_kpi": self.flat_total_kpi,
-                "rounds": self.certificate.effort, "notes": list(self.notes)}
+                "rounds": self.certificate.effort, "notes": list(self.notes),
+                "guard": self.guard}
 
     def to_frame(self) -> pd.DataFrame:
         """plan.csv: one row per period and channel (period 1-based)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from budgetopt.optimizer.model.media import MediaModel
 
-__all__ = ["PlanUncertainty", "compare_plans", "guarded_move"]
+__all__ = ["PlanUncertainty", "compare_plans", "guarded_move", "guarded_path"]
 
 SHRINK_STEPS = 21
 
@@ -65,25 +65,34 @@ def compare_plans(model: MediaModel, current, recommended, *, periods: int,
 
 def guarded_move(model: MediaModel, start, current, optimum, *, periods: int,
                  efficiency=1.0, feasible=lambda spend: True) -> tuple[np.ndarray, float, str]:
-    """How far to move from ``start`` towards ``optimum`` that the parameter draws support.
-
-    Candidates are start + t (optimum - start), t in [0, 1]; each is judged by its uplift over
-    the ``current`` plan paired draw by draw. The whole move when its uplift's p10 is >= 0;
-    else, of the moves whose p10 is >= 0, the one with the most expected uplift; else the move
-    with the best p10. Returns (spend, t, the rule that chose it in words).
-    """
+    """How far to move from ``start`` towards ``optimum`` that the parameter draws support,
+    each candidate judged by its uplift over the ``current`` plan paired draw by draw (see
+    :func:`guarded_path`)."""
     models = model.draw_models()
-    start, current, optimum = (np.asarray(v, float) for v in (start, current, optimum))
-    now = _kpis(models, current, periods, efficiency)
+    now = _kpis(models, np.asarray(current, float), periods, efficiency)
+    return guarded_path(start, optimum,
+                        lambda spend: _kpis(models, spend, periods, efficiency) - now, feasible)
+
+
+def guarded_path(start, optimum, uplift, feasible=lambda spend: True
+                 ) -> tuple[np.ndarray, float, str]:
+    """The point of start + t (optimum - start), t in [0, 1], that ``uplift`` supports.
+
+    ``uplift(spend)`` is the candidate's uplift over the current plan in each draw. The whole
+    move when its uplift's p10 is >= 0; else, of the moves whose p10 is >= 0, the one with the
+    most expected uplift; else the move with the best p10. Candidates that break a rule
+    (``feasible``) are skipped. Returns (spend, t, the rule that chose it in words).
+    """
+    start, optimum = np.asarray(start, float), np.asarray(optimum, float)
     shares, p10, mean = [], [], []
     for t in np.linspace(0.0, 1.0, SHRINK_STEPS):
         spend = start + t * (optimum - start)
         if not feasible(spend):
             continue
-        uplift = _kpis(models, spend, periods, efficiency) - now
+        gain = uplift(spend)
         shares.append(float(t))
-        p10.append(float(np.percentile(uplift, 10)))
-        mean.append(float(uplift.mean()))
+        p10.append(float(np.percentile(gain, 10)))
+        mean.append(float(gain.mean()))
     if not shares:
         return optimum, 1.0, "no move towards it keeps the rules, so it is not guarded"
     if shares[-1] == 1.0 and p10[-1] >= 0:

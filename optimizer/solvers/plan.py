@@ -19,7 +19,7 @@ import pulp
 from budgetopt.optimizer.constants import METHOD_PLAN
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
-from budgetopt.optimizer.problem.plan import PlanProblem
+from budgetopt.optimizer.problem.plan import PlanProblem, spread
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
@@ -74,7 +74,7 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
     spend = solution.payload
     kpi, carried = simulate(model, spend, problem.multipliers, tail_length(model))
-    flat = _flat(spend, problem.caps)
+    flat = spread(spend.sum(axis=1), problem.caps)
     flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail_length(model))
     certificate = certify(METHOD_PLAN, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=solution.rounds, effort_label="refinement round(s)",
@@ -148,13 +148,6 @@ def _add_plan_rules(lp, problem: PlanProblem, spend, skip) -> None:
             if active[t] and active[t - 1]:
                 lp += spend[c][t] <= (1 + limit) * spend[c][t - 1]
                 lp += spend[c][t] >= (1 - limit) * spend[c][t - 1]
-
-
-def _flat(spend: np.ndarray, caps: np.ndarray) -> np.ndarray:
-    """Each channel's total spread evenly over its active periods."""
-    active = caps > 0
-    counts = np.maximum(active.sum(axis=1, keepdims=True), 1)
-    return np.where(active, spend.sum(axis=1, keepdims=True) / counts, 0.0)
 
 
 def _explain(problem: PlanProblem, build, time_limit: float) -> str:
