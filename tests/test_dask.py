@@ -5,6 +5,7 @@ the command line gets its address with ``--scheduler``, as a user would give a r
 """
 
 import socket
+import sys
 from pathlib import Path
 
 import distributed
@@ -113,3 +114,12 @@ def test_an_unreachable_scheduler_is_one_message_and_writes_nothing(command, his
     message = result.output.strip().splitlines()[-1]
     assert address in message and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_without_the_extra_the_message_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    result = run("scenarios", EXAMPLES / "quarter.toml", "--scheduler", "tcp://127.0.0.1:1",
+                 "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "pip install 'budgetopt[dask]'" in result.output
+    assert not (tmp_path / "out").exists()
