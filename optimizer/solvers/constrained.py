@@ -70,7 +70,7 @@ class ConstrainedSolver:
                                    time_limit=_left(deadline), scale=scale)
         if solution is None:
             raise InfeasibleError(explain_infeasible(problem, _left(deadline)))
-        shadow = _shadow_prices(problem, model, build, _left(deadline))
+        shadow = _shadow_prices(problem, model, build, _left(deadline), solution.last)
         budget_price = next((s.value for s in shadow if s.key == BUDGET), problem.price)
         certificate = certify(METHOD_MILP if model.is_mip else METHOD_LP, solution.value,
                               solution.bound, self.gap_tolerance, scale=scale,
@@ -99,13 +99,16 @@ def _terms(problem: AllocationProblem) -> CurveTerms:
                       hi=problem.upper, off=problem.can_switch_off)
 
 
-def _shadow_prices(problem, model: PiecewiseModel, build, time_limit: float) -> tuple:
-    """Duals of the binding rows of the final LP (segments fixed where the model was a MILP)."""
-    if model.is_mip:
+def _shadow_prices(problem, model: PiecewiseModel, build, time_limit: float, last) -> tuple:
+    """Duals of the binding rows of the final LP: the last one solved when the model is an LP,
+    else the MILP with its chosen segments fixed, solved once more as an LP."""
+    if model.is_mip or last is None or pulp.LpStatus[last.status] != "Optimal":
         model.fix_chosen()
-    lp = pulp.LpProblem("budgetopt_duals", pulp.LpMaximize)
-    build(lp, lambda expressions: model.add_to(lp, expressions))
-    lp.solve(make_solver(time_limit))
+        lp = pulp.LpProblem("budgetopt_duals", pulp.LpMaximize)
+        build(lp, lambda expressions: model.add_to(lp, expressions))
+        lp.solve(make_solver(time_limit))
+    else:
+        lp = last
     if pulp.LpStatus[lp.status] != "Optimal":
         return ()
     # (key, label, sign): what loosening the row by one unit gains is sign x its dual; a lower

@@ -224,12 +224,15 @@ def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
 
 @dataclass
 class CertifiedSolution:
-    """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound."""
+    """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound;
+    ``last`` is the last model solved, which is the model's final state (its duals are the
+    rules' prices when it is an LP)."""
 
     payload: object
     value: float
     bound: float
     rounds: int
+    last: pulp.LpProblem | None = None
 
 
 def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, *,
@@ -273,7 +276,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
             break
         if model.refine(values, gap_tolerance * 1e-3) == 0 and mip_gap <= gap_tolerance / 4:
             break
-    best.bound, best.rounds = max(bound, best.value), rounds
+    best.bound, best.rounds, best.last = max(bound, best.value), rounds, problem
     return best
 
 
