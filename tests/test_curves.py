@@ -86,6 +86,24 @@ def test_tangent_point_touches_the_s_curve():
     assert np.all(chord_slope[0] * grid >= one.value(grid) - 1e-9)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_tangent_points_from_inside_the_convex_foot_touch_the_curve(seed):
+    """From a start a > 0 below the inflection (a branch-and-bound domain), by Newton."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    curves = CurveSet.from_lists(["hill"] * n, rng.uniform(50, 500, n), rng.uniform(10, 200, n),
+                                 rng.uniform(1.05, 4.0, n))
+    a = rng.uniform(0.001, 0.95, n) * curves.inflection()
+    c = curves.tangent_point(a)
+    chord = (curves.value(c) - curves.value(a)) / (c - a)
+    assert np.all(c > curves.inflection())
+    np.testing.assert_allclose(chord, curves.marginal(c), rtol=1e-9)
+    for i in range(0, n, 40):  # the chord lies on or above the curve on [a, c]
+        grid = np.linspace(a[i], c[i], 300)
+        line = curves.value(a)[i] + chord[i] * (grid - a[i])
+        assert np.all(line >= curves.channel_value(i, grid) - 1e-9 * curves.beta[i])
+
+
 def test_tangent_point_of_a_concave_curve_is_the_start():
     curves = CurveSet.from_lists(["log", "hill"], [1.0, 1.0], [1.0, 1.0], [1.0, 0.7])
     np.testing.assert_array_equal(curves.tangent_point(np.array([2.0, 3.0])), [2.0, 3.0])
