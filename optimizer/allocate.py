@@ -18,7 +18,7 @@ from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.result.uncertainty import compare_plans, guarded_move, guarded_path
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
-from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, solve_plan
+from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, plan_outcome, solve_plan
 from budgetopt.optimizer.solvers.targets import search_spend
 
 __all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio", "guard_result",
@@ -192,12 +192,7 @@ def guard_plan(problem: PlanProblem, result: PlanResult) -> PlanResult:
     spend, share, rule = guarded_path(start, result.spend, uplift, problem.is_feasible)
     if share == 1.0:
         return replace(result, guard=rule)
-    tail = tail_length(model)
-    kpi, carried = simulate(model, spend, problem.multipliers, tail)
-    flat = spread(spend.sum(axis=1), problem.caps)
-    flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail)
-    return replace(result, spend=spend, kpi=kpi, tail=carried, flat_spend=flat,
-                   flat_kpi=flat_kpi, flat_tail=flat_carried, guard=rule)
+    return replace(result, **plan_outcome(problem, spend), guard=rule)
 
 
 def _plan_kpi(problem: PlanProblem, model: MediaModel, spend: np.ndarray) -> float:

@@ -410,38 +410,36 @@ class CurveSet:
         sub = self.subset(todo)
         a_sub, low = a[todo], inflection[todo]
         f_a = sub.value(a_sub)
-        gap = lambda t, rows=slice(None): (sub.subset(rows).value(t) - f_a[rows]
-                                           - sub.subset(rows).marginal(t) * (t - a_sub[rows]))
+        gap = lambda t: sub.value(t) - f_a - sub.marginal(t) * (t - a_sub)
         high = 2.0 * low
         for _ in range(200):
             short = gap(high) <= 0
             if not short.any():
                 break
             high = np.where(short, high * 4.0, high)
-        c[todo] = np.exp(_bracketed_newton(sub, a_sub, gap, np.log(low), np.log(high)))
+        c[todo] = np.exp(_bracketed_newton(sub, a_sub, f_a, np.log(low), np.log(high)))
         return c
 
 
-def _bracketed_newton(curves: CurveSet, a, gap, log_lo, log_hi, passes: int = 80):
-    """The root of ``gap`` (negative at exp(log_lo), positive at exp(log_hi), increasing) in
-    log space, for every channel at once; returned on its positive side.
+def _bracketed_newton(curves: CurveSet, a, f_a, log_lo, log_hi, passes: int = 80):
+    """Where the chord from (a, f(a)) touches each curve, in log space, for every channel at
+    once: the root of gap(c) = f(c) - f(a) - f'(c) (c - a), negative at exp(log_lo) and
+    positive at exp(log_hi); returned on its positive side.
 
-    Newton steps on gap(c), whose derivative is -f''(c) (c - a), kept inside each channel's
+    Newton steps on the gap, whose derivative is -f''(c) (c - a), kept inside each channel's
     shrinking bracket (bisection where a step leaves it); a channel is done when its bracket
     is 1e-15 wide (relative), so the answer is the bisection's, in far fewer passes.
     """
     t = log_hi.copy()
     active = np.arange(t.size)
     for _ in range(passes):
-        c = np.exp(t[active])
-        sub = curves.subset(active)
-        value = gap(c, active)
+        c, sub, start = np.exp(t[active]), curves.subset(active), a[active]
+        value = sub.value(c) - f_a[active] - sub.marginal(c) * (c - start)
         positive = value > 0
         log_hi[active] = np.where(positive, t[active], log_hi[active])
         log_lo[active] = np.where(positive, log_lo[active], t[active])
         with np.errstate(divide="ignore", invalid="ignore"):
-            slope = -sub.curvature(c) * (c - a[active])
-            step = np.log(np.maximum(c - value / slope, 1e-300))
+            step = np.log(np.maximum(c + value / (sub.curvature(c) * (c - start)), 1e-300))
         inside = (step > log_lo[active]) & (step < log_hi[active]) & np.isfinite(step)
         t[active] = np.where(inside, step, 0.5 * (log_lo[active] + log_hi[active]))
         width = log_hi[active] - log_lo[active]

@@ -39,7 +39,7 @@ from budgetopt.optimizer.solvers.rules import (
     add_channel_totals,
 )
 
-__all__ = ["solve_plan", "PLAN_SETTINGS"]
+__all__ = ["solve_plan", "plan_outcome", "PLAN_SETTINGS"]
 
 PLAN_SETTINGS = SolverSettings(gap_tolerance=PLAN_GAP_TOLERANCE)
 
@@ -72,17 +72,24 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
                                time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
-    spend = solution.payload
-    kpi, carried = simulate(model, spend, problem.multipliers, tail_length(model))
-    flat = spread(spend.sum(axis=1), problem.caps)
-    flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail_length(model))
     certificate = certify(METHOD_PLAN, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=solution.rounds, effort_label="refinement round(s)",
                           seconds=time.perf_counter() - started)
-    return PlanResult(names=model.names, dates=problem.dates, spend=spend, kpi=kpi,
-                      tail=carried, flat_spend=flat, flat_kpi=flat_kpi, flat_tail=flat_carried,
+    return PlanResult(names=model.names, dates=problem.dates,
+                      **plan_outcome(problem, solution.payload),
                       count_carryover=problem.count_carryover, certificate=certificate,
                       period=model.period)
+
+
+def plan_outcome(problem: PlanProblem, spend: np.ndarray) -> dict:
+    """A plan's spend, KPI per period and carry-out, and the same for its flat version (each
+    channel's total spread over its active periods): the matching :class:`PlanResult` fields."""
+    model, tail = problem.model, tail_length(problem.model)
+    kpi, carried = simulate(model, spend, problem.multipliers, tail)
+    flat = spread(spend.sum(axis=1), problem.caps)
+    flat_kpi, flat_carried = simulate(model, flat, problem.multipliers, tail)
+    return {"spend": spend, "kpi": kpi, "tail": carried, "flat_spend": flat,
+            "flat_kpi": flat_kpi, "flat_tail": flat_carried}
 
 
 def _spend_variables(lp, problem: PlanProblem):
