@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from budgetopt.cli.main import cli
 from budgetopt.optimizer.model.curves import CurveSet
+from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem
 from click.testing import CliRunner
 from hypothesis import settings
@@ -18,6 +19,14 @@ if os.environ.get("CI"):
 def run(*args):
     """The budgetopt command line, in process, with every argument as text."""
     return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def steady_model(curves: CurveSet, current_spend) -> MediaModel:
+    """A model of channels c0, c1, ... with these curves and current spend, no adstock."""
+    n = len(curves)
+    return MediaModel(names=tuple(f"c{i}" for i in range(n)), curves=curves,
+                      decay=np.full(n, np.nan), normalized=np.zeros(n, bool),
+                      current_spend=np.asarray(current_spend, float), carry_in=np.zeros(n))
 
 
 def make_problem(families, beta, k, s=None, *, budget, lower=None, upper=None, min_if_on=None,

@@ -12,13 +12,13 @@ import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.constants import METHOD_KKT_GROUPS
 from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import build_problem
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.solvers import solve
 from budgetopt.optimizer.solvers.constrained import ConstrainedSolver
 from budgetopt.optimizer.solvers.groups import disjoint_groups
+from conftest import steady_model
 from reference import rules_hold, tangent_lp_reference
 
 FAMILIES = ["hill", "exponential", "logistic", "log"]
@@ -29,10 +29,8 @@ def grouped_case(seed: int, n: int = 9):
     families = [FAMILIES[i % 4] for i in range(n)]
     curves = CurveSet.from_lists(families, rng.uniform(50, 500, n), rng.uniform(10, 200, n),
                                  rng.uniform(0.5, 1.0, n))
-    names = tuple(f"c{i}" for i in range(n))
-    model = MediaModel(names=names, curves=curves, decay=np.full(n, np.nan),
-                       normalized=np.zeros(n, bool), current_spend=rng.uniform(20, 150, n),
-                       carry_in=np.zeros(n))
+    model = steady_model(curves, rng.uniform(20, 150, n))
+    names = model.names
     budget = float(rng.uniform(0.5, 1.2) * model.current_spend.sum())
     order = rng.permutation(n)
     groups = []

@@ -13,8 +13,8 @@ import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.curves import CurveSet
-from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from conftest import steady_model
 from reference import reference_rules, rules_hold, tangent_lp_reference
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -31,10 +31,8 @@ def random_case(rng):
     families = list(rng.choice(FAMILIES, n))
     curves = CurveSet.from_lists(families, rng.uniform(50, 500, n), rng.uniform(10, 200, n),
                                  rng.uniform(0.5, 3.0, n))
-    names = tuple(f"c{i}" for i in range(n))
-    model = MediaModel(names=names, curves=curves, decay=np.full(n, np.nan),
-                       normalized=np.zeros(n, bool), current_spend=rng.uniform(10, 150, n),
-                       carry_in=np.zeros(n))
+    model = steady_model(curves, rng.uniform(10, 150, n))
+    names = model.names
     budget = float(rng.uniform(0.2, 1.5) * curves.k.sum())
     rules = {"channels": {}, "groups": [], "ratios": []}
     for name in names:
