@@ -124,7 +124,10 @@ def fit(history_path, date_column, kpi_column, channels, controls, holidays_path
                                          executor=executor)
     write_model(model, out_path)
     click.echo(fit_table(model))
-    click.echo(f"{len(history)} periods, {len(model)} channels, fitted in "
+    cells = model.cells
+    size = (f"{len(model)} channels" if cells is None else
+            f"{len(model)} cells ({len(cells.geos)} geos x {len(cells.channels)} channels)")
+    click.echo(f"{len(history)} periods, {size}, fitted in "
                f"{model.fit.seconds['total']:.1f} s; "
                f"wrote {out_path}")
     quarter = quarter_periods(model.period)

@@ -115,8 +115,11 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
               ratio(marginal_efficiency(kind, result.multiplier)), ""]
     header = ["channel", "current", "recommended", "change", "kpi current", "kpi",
               *efficiency_labels(kind), "at bound"]
-    text = format_table(header, rows, footer)
-    if len(frame) > max_rows:
+    if problem.cells is not None:
+        text = _geo_tables(result, kind, footer, max_rows)
+    else:
+        text = format_table(header, rows, footer)
+    if len(frame) > max_rows and problem.cells is None:
         text += f"\n({max_rows} of {len(frame):,} channels shown: the largest changes)"
     lift = kpi - kpi_current
     lift_pct = f" ({percent(100 * lift / kpi_current, 2)})" if kpi_current else ""
@@ -147,6 +150,41 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
     return "\n".join(lines)
 
 
+GEO_MOVES = 10  # the largest moves between cells a geo allocation lists
+
+
+def _geo_tables(result: AllocationResult, kind: str, footer: list[str], max_rows: int) -> str:
+    """A geo allocation: totals per channel and per geo, and the largest moves between cells."""
+    def totals(by: str, limit: int) -> str:
+        table = result.totals(by)
+        change = table["spend"] - table["current_spend"]
+        shown = table.loc[change.abs().sort_values(ascending=False).index[:limit]] \
+            if len(table) > limit else table
+        rows = [[str(name), money(r.current_spend), money(r.spend),
+                 percent(100 * (r.spend - r.current_spend) / r.current_spend
+                         if r.current_spend else math.nan),
+                 money(r.kpi_current), money(r.kpi), ratio(efficiency(kind, r.kpi, r.spend))]
+                for name, r in zip(shown.index, shown.itertuples())]
+        text = format_table([by, "current", "recommended", "change", "kpi current", "kpi",
+                             efficiency_labels(kind)[0]], rows, footer[:7])
+        if len(table) > limit:
+            text += f"\n({limit} of {len(table):,} {by}s shown: the largest changes)"
+        return text
+
+    frame = result.to_frame()
+    moves = frame.reindex(frame["change"].abs().sort_values(ascending=False).index[:GEO_MOVES])
+    rows = [[r.geo, r.channel, money(r.current_spend), money(r.spend), percent(r.change_pct),
+             ratio(marginal_efficiency(kind, r.marginal_roi)), r.at_bound]
+            for r in moves.itertuples()]
+    return "\n".join([
+        f"{len(frame):,} cells ({len(result.problem.cells.geos):,} geos x "
+        f"{len(result.problem.cells.channels):,} channels); per channel, over all geos:",
+        totals("channel", max_rows), "", "per geo, over its channels:",
+        totals("geo", max_rows), "", "the largest moves between cells:",
+        format_table(["geo", "channel", "current", "recommended", "change",
+                      efficiency_labels(kind)[1], "at bound"], rows)])
+
+
 def frontier_table(frontier) -> str:
     """Budget, best KPI, ROI and marginal ROI per row, and where the plan breaks even."""
     frame = frontier.to_frame()
@@ -172,6 +210,9 @@ def frontier_table(frontier) -> str:
     return text
 
 
+GEOS_LISTED = 10  # cells of a geo fit listed as the most different from the national curve
+
+
 def fit_table(model) -> str:
     """Per-channel fitted curves and fit facts of a model's fit report, and its quality."""
     report = model.fit
@@ -188,26 +229,33 @@ def fit_table(model) -> str:
 def _joint_fit_table(model) -> str:
     report = model.fit
     curves = model.curves
+    cells, effects = model.cells, report.geo_effects
+    names = model.names if cells is None else cells.channels
+    entry = np.arange(len(names)) if cells is None else np.array(  # a channel's first cell
+        [cells.of_channel(name)[0] for name in names], dtype=np.int64)
+    per_cell = cells is not None
     columns = [  # (header, cell of channel c, shown)
-        ("channel", lambda c, info: model.names[c], True),
+        ("channel", lambda c, info: names[c], True),
         ("curve", lambda c, info: info.family, True),
-        ("beta", lambda c, info: money(curves.beta[c]), True),
-        ("k", lambda c, info: money(curves.k[c]) if "k" in _parameters(curves, c) else "-",
-         True),
-        ("s", lambda c, info: ratio(curves.s[c]) if "s" in _parameters(curves, c) else "-",
-         True),
-        ("decay", lambda c, info: ratio(model.decay[c]), True),
-        ("peak", lambda c, info: ratio(model.peak[c], 1), bool(model.delayed.any())),
+        ("beta", lambda c, info: money(curves.beta[entry[c]]), not per_cell),
+        ("k", lambda c, info: money(curves.k[entry[c]])
+         if "k" in _parameters(curves, entry[c]) else "-", not per_cell),
+        ("s", lambda c, info: ratio(curves.s[entry[c]])
+         if "s" in _parameters(curves, entry[c]) else "-", True),
+        ("decay", lambda c, info: ratio(model.decay[entry[c]]), True),
+        ("peak", lambda c, info: ratio(model.peak[entry[c]], 1), bool(model.delayed.any())),
         ("kpi share", lambda c, info: f"{100 * (info.kpi_share or 0):.1f}%", True),
         ("roi", lambda c, info: ratio(info.roi), True),
         ("marginal roi", lambda c, info: ratio(info.marginal_roi), True),
         ("mroi p10-p90", lambda c, info: "-" if info.marginal_roi_range is None else
          f"{ratio(info.marginal_roi_range[0])}-{ratio(info.marginal_roi_range[1])}", True),
+        ("geo spread", lambda c, info: f"±{100 * effects.spread[c]:.0f}%",
+         effects is not None),
     ]
     shown = [(header, cell) for header, cell, visible in columns if visible]
     missing = ChannelFit(family="-")
     rows = [[cell(c, report.channels.get(name, missing)) for _, cell in shown]
-            for c, name in enumerate(model.names)]
+            for c, name in enumerate(names)]
     if report.layout == LAYOUT_GEO:
         quality = (f"R² {report.r2:.3f} national, {report.r2_geo:.3f} per geo and period "
                    f"({report.geos} geos, a week effect shared by all), MAPE "
@@ -216,8 +264,18 @@ def _joint_fit_table(model) -> str:
         quality = (f"R² {report.r2:.3f}, MAPE {100 * report.mape:.1f}%, NRMSE "
                    f"{report.nrmse:.3f} (rolling CV {report.holdout_nrmse:.3f}); yearly "
                    f"Fourier order {report.fourier_order}")
-    return "\n".join([format_table([header for header, _ in shown], rows),
-                      f"{quality}; baseline {100 * (report.baseline_share or 0):.1f}% of the KPI"])
+    lines = [format_table([header for header, _ in shown], rows),
+             f"{quality}; baseline {100 * (report.baseline_share or 0):.1f}% of the KPI"]
+    if effects is not None:
+        lines += ["", "geo spread: how much the geos' effectiveness differs per channel (sd, "
+                      "estimated from the data; each geo's curve is pooled towards the "
+                      "national one by it)",
+                  "geos whose effectiveness differs most from the national curve "
+                  "(1.00 = national, ± posterior sd):",
+                  format_table(["geo", "channel", "effectiveness", "sd"],
+                               [[geo, channel, ratio(value), ratio(sd)] for geo, channel,
+                                value, sd in effects.most_different(GEOS_LISTED)])]
+    return "\n".join(lines)
 
 
 def _channel_fit_table(report) -> str:
@@ -240,18 +298,37 @@ def compact(value: float) -> str:
     return f"{value:.0f}"
 
 
+GEO_PLAN_ROWS = 20  # geos listed in a geo plan's table
+
+
 def plan_table(result) -> str:
     """Channels x periods of spend, totals, and the plan beside the flat plan."""
-    channels, periods = result.spend.shape
+    periods = result.spend.shape[1]
     header = ["channel", *[str(t + 1) for t in range(periods)], "total"]
-    rows = [[name, *[compact(v) for v in result.spend[c]], money(result.spend[c].sum())]
-            for c, name in enumerate(result.names)]
+    cells = result.cells
+    if cells is None:
+        names, spend = result.names, result.spend
+    else:  # a geo plan: channel totals over the geos per period, then the geos' totals
+        names, spend = cells.channels, np.array([cells.by_channel(column)
+                                                 for column in result.spend.T]).T
+    rows = [[name, *[compact(v) for v in spend[c]], money(spend[c].sum())]
+            for c, name in enumerate(names)]
     footer = ["total", *[compact(v) for v in result.spend.sum(axis=0)],
               money(result.spend.sum())]
+    tables = ["spend per period" + (":" if cells is None else ", per channel over all geos:"),
+              format_table(header, rows, footer)]
+    if cells is not None:
+        by_geo = np.array([cells.by_geo(column) for column in result.spend.T]).T
+        order = np.argsort(-by_geo.sum(axis=1))[:GEO_PLAN_ROWS]
+        shown = (f" ({len(order)} of {len(cells.geos):,} geos: the largest)"
+                 if len(cells.geos) > len(order) else "")
+        tables += [f"per geo over its channels{shown}:", format_table(
+            ["geo", *header[1:]], [[cells.geos[g], *[compact(v) for v in by_geo[g]],
+                                    money(by_geo[g].sum())] for g in order])]
     kpi, flat = result.total_kpi, result.flat_total_kpi
     counted = "counted" if result.count_carryover else "not counted (--count-carryover)"
     return "\n".join([
-        "spend per period:", format_table(header, rows, footer), "",
+        *tables, "",
         horizon_line(float(result.spend.sum()), periods, result.period),
         f"KPI: {money(kpi)} (flat plan with the same channel totals: {money(flat)}, "
         f"{100 * (kpi - flat) / flat:+.2f}%)" if flat else f"KPI: {money(kpi)}",

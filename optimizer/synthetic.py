@@ -6,14 +6,18 @@ The demo history is synthetic on purpose: its true response curves are known (th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from budgetopt.optimizer.model.adstock import geometric_adstock
+from budgetopt.optimizer.model.cells import GeoCells
 from budgetopt.optimizer.model.files import model_from_table
 from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
-           "simulate_long_history", "simulate_wide_history", "simulate_geo_history"]
+           "simulate_long_history", "simulate_wide_history", "simulate_geo_history",
+           "simulate_geo_panel"]
 
 # Per-week truth of the demo: curve, adstock decay and current weekly spend per channel.
 DEMO_TRUTH = (
@@ -117,13 +121,25 @@ def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str =
 def simulate_geo_history(truth: MediaModel, *, geos: int = 10, periods: int = 156,
                          start: str = "2022-01-03", noise: float = 0.04, shock: float = 0.06,
                          seed: int = 0) -> pd.DataFrame:
-    """A geo panel (Meridian's layout) whose national sum has ``truth``'s curves.
+    """A geo panel whose national sum has ``truth``'s curves (every geo equally effective);
+    see :func:`simulate_geo_panel`."""
+    return simulate_geo_panel(truth, geos=geos, periods=periods, start=start, noise=noise,
+                              shock=shock, seed=seed)[0]
+
+
+def simulate_geo_panel(truth: MediaModel, *, geos: int = 10, periods: int = 156,
+                       start: str = "2022-01-03", noise: float = 0.04, shock: float = 0.06,
+                       spread: float = 0.0, seed: int = 0) -> tuple[pd.DataFrame, MediaModel]:
+    """A geo panel (Meridian's layout) from ``truth``'s curves, and the true cell curves.
 
     Each geo has a population, spends the national pattern times its population share with
     its own week-to-week spread, and gets per head the national baseline, season and media
-    response per head (curve beta / P at k / P, P the total population), a weekly shock shared
-    by every geo (relative sd ``shock``, like Meridian's simulated time effects) and its own
-    noise. Columns: date, geo, population, revenue, one ``<channel>_spend`` per channel.
+    response per head (curve beta / P at k / P, P the total population) times its own
+    effectiveness per channel (uniform within ±``spread``), a weekly shock shared by every
+    geo (relative sd ``shock``, like Meridian's simulated time effects) and its own noise.
+    Columns: date, geo, population, revenue, one ``<channel>_spend`` per channel. The truth is
+    a geo model (one entry per geo and channel, geo-major) with each cell's current spend
+    (its mean over the last quarter).
     """
     rng = np.random.default_rng(seed)
     people = rng.uniform(2e5, 1e6, geos)
@@ -135,17 +151,31 @@ def simulate_geo_history(truth: MediaModel, *, geos: int = 10, periods: int = 15
     national = truth.current_spend[:, None] * rng.lognormal(-0.1, 0.45, (len(truth), periods))
     kernel = truth.adstock_kernel(periods)
     per_head = truth.curves.scaled(total, 1.0 / total)
-    rows = []
+    effectiveness = 1 + spread * np.random.default_rng([seed, 1]).uniform(-1, 1,
+                                                                          (geos, len(truth)))
+    rows, current = [], []
     for g in range(geos):
         share = people[g] / total
         spend = np.round(national * share * rng.lognormal(-0.02, 0.2, national.shape), 2)
+        current.append(spend[:, -13:].mean(axis=1))
         kpi = 1.5e6 / total * (1 + 0.1 * weeks / periods + 0.12 * season + common) * people[g]
         for c in range(len(truth)):
             level = np.convolve(spend[c] / people[g], kernel[c])[:periods]
-            kpi = kpi + people[g] * per_head.channel_value(c, level)
+            kpi = kpi + people[g] * effectiveness[g, c] * per_head.channel_value(c, level)
         kpi = kpi * (1 + noise * rng.standard_normal(periods))
         rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "geo": f"geo{g}",
                                   "population": round(people[g]), truth.kpi_name: np.round(kpi, 2),
                                   **{f"{name}_spend": spend[c]
                                      for c, name in enumerate(truth.names)}}))
-    return pd.concat(rows, ignore_index=True)
+    owner = np.tile(np.arange(len(truth)), geos)
+    sizes = np.repeat(people, len(truth))
+    cells = GeoCells(geo=tuple(f"geo{g}" for g in range(geos) for _ in truth.names),
+                     channel=tuple(truth.names[c] for c in owner),
+                     population={f"geo{g}": float(round(people[g])) for g in range(geos)})
+    cell_truth = replace(
+        truth, names=cells.labels, cells=cells,
+        curves=per_head.subset(owner).scaled(1 / sizes, sizes * effectiveness.ravel()),
+        decay=truth.decay[owner], normalized=truth.normalized[owner],
+        current_spend=np.concatenate(current), carry_in=np.zeros(len(owner)),
+        peak=truth.peak[owner], recent_spend=None, observed=None, draws=None)
+    return pd.concat(rows, ignore_index=True), cell_truth

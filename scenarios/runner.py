@@ -46,7 +46,7 @@ def run_case(model: MediaModel, case: Case, settings: SolverSettings,
         budget = resolve_budget(model, case.budget, case.constraints, case.periods)
         result = allocate(model, budget, periods=case.periods,
                           constraints=case.constraints, objective=case.objective,
-                          efficiency=case.efficiency_array(model.names),
+                          efficiency=case.efficiency_array(model.channel_names),
                           allow_extrapolation=allow_extrapolation,
                           point_estimate=point_estimate, settings=settings)
         return CaseOutcome(case, result, budget=budget)

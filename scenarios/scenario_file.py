@@ -26,6 +26,7 @@ from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 from budgetopt.optimizer.model.files import read_model
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.budget import Budget, parse_budget
+from budgetopt.optimizer.problem.cell_rules import check_rule_names
 from budgetopt.optimizer.problem.constraints import Constraints, constraints_from_dict
 from budgetopt.optimizer.problem.objectives import KPI, Objective
 from budgetopt.optimizer.settings import MAX_HORIZON_PERIODS
@@ -34,7 +35,8 @@ __all__ = ["Case", "ScenarioSet", "read_scenarios"]
 
 BASE = "base"
 SETTING_KEYS = ("budget", "constraints", "objective", "target", "kpi_value", "periods")
-CASE_KEYS = ("name", *SETTING_KEYS, "channels", "groups", "ratios", "efficiency")
+CASE_KEYS = ("name", *SETTING_KEYS, "channels", "geos", "cells", "groups", "ratios",
+             "efficiency")
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ class Case:
     periods: int
     efficiency: dict[str, float] = field(default_factory=dict)
 
-    def efficiency_array(self, names) -> np.ndarray:
-        return np.array([self.efficiency.get(name, 1.0) for name in names])
+    def efficiency_array(self, channels) -> np.ndarray:
+        """Per model entry (``channels``: each entry's channel) what its spend buys."""
+        return np.array([self.efficiency.get(name, 1.0) for name in channels])
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,10 @@ def _case(path: Path, model: MediaModel, name: str, entry: dict, base: dict,
         problems.append(f"{where}: efficiency must be a table, e.g. efficiency.search = 0.9")
         efficiency = {}
     for channel, value in efficiency.items():
-        if channel not in model.names:
+        if channel not in model.channel_names:
             problems.append(f"{where}: efficiency.{channel}: the model has no channel "
-                            f"'{channel}'; {did_you_mean(channel, model.names)}".rstrip("; "))
+                            f"'{channel}'; {did_you_mean(channel, set(model.channel_names))}"
+                            .rstrip("; "))
         elif not (is_number(value) and value > 0):
             problems.append(f"{where}: efficiency.{channel} must be a number > 0, got {value!r}")
     constraints = _constraints(path, model, where, settings.get("constraints"), entry, base,
@@ -168,17 +172,25 @@ def _constraints(path, model, where, file_name, entry, base, problems) -> Constr
             return None
     data = copy.deepcopy(data)
     for layer in (base, entry):
-        for channel, overrides in (layer.get("channels") or {}).items():
-            if not isinstance(overrides, dict):
-                problems.append(f"{where}: channels.{channel} must be a table of rules")
-                continue
-            data.setdefault("channels", {}).setdefault(channel, {}).update(overrides)
+        for table in ("channels", "geos"):
+            for name, overrides in (layer.get(table) or {}).items():
+                if not isinstance(overrides, dict):
+                    problems.append(f"{where}: {table}.{name} must be a table of rules")
+                    continue
+                data.setdefault(table, {}).setdefault(name, {}).update(overrides)
+        for geo, tables in (layer.get("cells") or {}).items():
+            for channel, overrides in (tables if isinstance(tables, dict) else {}).items():
+                if not isinstance(overrides, dict):
+                    problems.append(f"{where}: cells.{geo}.{channel} must be a table of rules")
+                    continue
+                data.setdefault("cells", {}).setdefault(geo, {}).setdefault(
+                    channel, {}).update(overrides)
         for key in ("groups", "ratios"):
             if key in layer:
                 data[key] = layer[key]
     try:
         constraints = constraints_from_dict(data, where)
-        constraints.check_channels(model.names)
+        check_rule_names(constraints, model)
         return constraints
     except InputError as error:
         problems.append(str(error))

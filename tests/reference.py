@@ -72,8 +72,12 @@ def reference_rules(model, budget, rules, *, exact_budget=True, periods=1):
     written here again so that a reference never takes the project's own rule rows.
 
     Returns (lower, upper, min_if_on, rows) with rows a list of (coefficients, low, high) over
-    the spend vector.
+    the spend vector. A geo model's rules are read as the contract says (see
+    :func:`reference_geo_rules`).
     """
+    if model.cells is not None:
+        return reference_geo_rules(model, budget, rules, exact_budget=exact_budget,
+                                   periods=periods)
     names = list(model.names)
     n = len(names)
     index = {name: i for i, name in enumerate(names)}
@@ -123,6 +127,55 @@ def reference_rules(model, budget, rules, *, exact_budget=True, periods=1):
             if key in ratio:
                 row = members(ratio["numerator"]) - ratio[key] * members(ratio["denominator"])
                 rows.append((row, 0.0, np.inf) if key == "min" else (row, -np.inf, 0.0))
+    return lower, upper, min_if_on, rows
+
+
+def _bounds(table, current, low=0.0, high=np.inf):
+    """min, max, max_change (of ``current``) and fixed of one rules table."""
+    low, high = table.get("min", low), min(high, table.get("max", np.inf))
+    if "max_change" in table:
+        low = max(low, current * (1 - table["max_change"]))
+        high = min(high, current * (1 + table["max_change"]))
+    if "fixed" in table:
+        low = high = table["fixed"]
+    return low, high
+
+
+def reference_geo_rules(model, budget, rules, *, exact_budget=True, periods=1):
+    """:func:`reference_rules` of a geo model: ``cells.G.C`` bound one entry, ``channels.C``
+    the channel's total over the geos, ``geos.G`` the geo's total (shares of the budget), and
+    a group's ``geos`` keeps only those geos' cells."""
+    geo, channel = np.array(model.cells.geo), np.array(model.cells.channel)
+    n = len(geo)
+    current = model.current_spend * periods
+    lower, upper, min_if_on = np.zeros(n), np.full(n, float(budget)), np.zeros(n)
+    for g, tables in rules.get("cells", {}).items():
+        for c, table in tables.items():
+            i = int(np.flatnonzero((geo == g) & (channel == c))[0])
+            lower[i], upper[i] = _bounds(table, current[i], high=float(budget))
+            min_if_on[i] = table.get("min_if_on", 0.0)
+    kept_on = (min_if_on > 0) & (lower > 0)
+    lower = np.where(kept_on, np.maximum(lower, min_if_on), lower)
+    min_if_on = np.where(kept_on, 0.0, min_if_on)
+    rows = []
+    for c, table in rules.get("channels", {}).items():
+        member = channel == c
+        rows.append((member.astype(float), *_bounds(table, current[member].sum(), low=-np.inf)))
+    for g, table in rules.get("geos", {}).items():
+        member = (geo == g).astype(float)
+        rows.append((member, *_bounds(table, current[member > 0].sum(), low=-np.inf)))
+        for key in ("min_share", "max_share"):
+            if key in table:
+                bound = table[key] * budget
+                rows.append((member, bound, np.inf) if key == "min_share"
+                            else (member, -np.inf, bound))
+    for group in rules.get("groups", []):
+        member = np.isin(channel, group["channels"])
+        if "geos" in group:
+            member &= np.isin(geo, group["geos"])
+        rows.append((member.astype(float), group.get("min", -np.inf),
+                     group.get("max", np.inf)))
+    assert exact_budget, "the geo reference reads shares of an exact budget only"
     return lower, upper, min_if_on, rows
 
 

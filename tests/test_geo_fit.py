@@ -1,4 +1,4 @@
-"""Geo panels: loading, the per-head fit with shared week effects, and the national curves."""
+"""Geo panels: loading, the per-head fit with shared week effects, and the geo model."""
 
 import warnings
 
@@ -45,12 +45,17 @@ def test_panel_fit_separates_media_from_the_weekly_shock_all_geos_share(tmp_path
     national = quiet_fit(load_wide_history(national_path, date="date", kpi="revenue",
                                            channels=CHANNELS), bootstrap=0)
     assert panel.fit.geos == 8 and panel.fit.r2 > 0.95 > national.fit.r2
+    # the national response to a channel's total split by population: the sum of its cells
+    cells = panel.cells
+    share = np.array([cells.population[g] for g in cells.geo]) / sum(cells.population.values())
+    national_mroi = cells.by_channel(share * panel.steady_state_curves().marginal(
+        share * TRUTH.current_spend[cells.channel_index]))
     true_mroi = TRUTH.steady_state_curves().marginal(TRUTH.current_spend)
-    error = panel.steady_state_curves().marginal(TRUTH.current_spend) / true_mroi - 1
+    error = national_mroi / true_mroi - 1
     identifiable = [TRUTH.names.index(name) for name in ("tv", "search", "video")]
     assert np.all(np.abs(error[identifiable]) < 0.3)
-    np.testing.assert_allclose(panel.current_spend, frame.groupby("date").sum(
-        numeric_only=True)[list(CHANNELS.values())].to_numpy()[-13:].mean(axis=0))
+    np.testing.assert_allclose(cells.by_channel(panel.current_spend), frame.groupby(
+        "date").sum(numeric_only=True)[list(CHANNELS.values())].to_numpy()[-13:].mean(axis=0))
     assert len(panel.draws) == 3
     # the week effects carry the simulated season: peak around week 11, trough around week 40
     season = seasonality_from_model(panel, "2025-01-06", 52)["multiplier"]

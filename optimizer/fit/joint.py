@@ -31,6 +31,7 @@ from budgetopt.optimizer.fit.folds import (
     interleaved_folds,
     rolling_folds,
 )
+from budgetopt.optimizer.fit.geo import pool_geo_effects
 from budgetopt.optimizer.fit.layout import ParameterLayout
 from budgetopt.optimizer.fit.priors import SATURATING_FAMILIES
 from budgetopt.optimizer.history.lift_tests import LiftTest
@@ -38,6 +39,7 @@ from budgetopt.optimizer.history.loaders import History
 from budgetopt.optimizer.model.adstock import delayed_adstock, delayed_weights, geometric_adstock
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.draws import ParameterDraws
+from budgetopt.optimizer.model.report import GeoEffects
 from budgetopt.optimizer.model.seasonality import YEAR_DAYS, Seasonality, fourier_basis
 from budgetopt.optimizer.parallel import run_pieces
 from budgetopt.optimizer.settings import DRAWS_PER_PIECE
@@ -53,6 +55,7 @@ DECAY_SPREAD = 0.15  # prior sd of a channel's decay around the mean decay of al
 SCREENING_DECAY = 0.3  # adstock of the linear screening model (Fourier order, noise)
 BLOCK = 8  # periods per bootstrap block (keeps autocorrelation)
 COLUMN_CACHE = 20000  # media columns kept between evaluations
+GEO_ROUNDS = 2  # geo effects and curves alternated this many times (geo panels)
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ class JointFitter:
         self.shape_ = kpi.shape
         self.days_ = (history.dates - history.dates[0]).days.to_numpy(float)
         self.control_names_ = [] if history.controls is None else list(history.controls.columns)
+        self.effectiveness_ = None  # geos x channels, set by pool_geos
         self.screening_ = np.column_stack([  # linear stand-in for the media
             geometric_adstock(self.x_[:, :, c], SCREENING_DECAY).ravel()
             for c in range(self.n_channels_)])
@@ -216,7 +220,13 @@ class JointFitter:
         return out
 
     def _media(self, layout: ParameterLayout, theta):
-        """Media columns; each channel's column is cached, so finite differences recompute one."""
+        """Media columns, each geo's rows times its effectiveness (see :meth:`pool_geos`)."""
+        columns = self._unit_media(layout, theta)
+        return columns if self.effectiveness_ is None else columns * self._row_effectiveness
+
+    def _unit_media(self, layout: ParameterLayout, theta):
+        """Media columns at the national effectiveness; each channel's column is cached, so
+        finite differences recompute one."""
         if len(self._columns) > COLUMN_CACHE:
             self._columns.clear()
         columns = []
@@ -417,6 +427,30 @@ class JointFitter:
     def media_series(self):
         base = self.baseline_.shape[1]
         return self.national(self._media(self.layout_, self.theta_) * self.coef_[base:])
+
+    def pool_geos(self, rounds: int = GEO_ROUNDS) -> GeoEffects:
+        """Each geo's effectiveness per channel, partially pooled (:func:`pool_geo_effects`),
+        alternated ``rounds`` times with a refit of the curves that lets each geo's media
+        columns carry its effectiveness (so the national curves are not bent by geos that
+        differ); the effects returned are those of the final curves."""
+        geos = tuple(f"geo{g}" for g in range(self.shape_[0]))
+        everything = np.ones(len(self.y_), bool)
+        for round_ in range(rounds + 1):
+            base = self.baseline_.shape[1]
+            unit = (self._unit_media(self.layout_, self.theta_) * self.coef_[base:]).reshape(
+                *self.shape_, self.n_channels_)
+            current = np.ones(unit.shape[::2]) if self.effectiveness_ is None \
+                else self.effectiveness_
+            explained = ((current - 1)[:, None, :] * unit).sum(axis=2)  # by today's effects
+            effects = pool_geo_effects((self.y_ - self.fitted_).reshape(self.shape_)
+                                       + explained, unit, geos, self.channels_)
+            if round_ == rounds:
+                return effects
+            self.effectiveness_ = effects.effectiveness
+            self._row_effectiveness = np.repeat(self.effectiveness_, self.shape_[1], axis=0)
+            self.theta_ = self._fit_theta(self.layout_, everything, starts=[self.theta_])
+            self.coef_ = self._linear(self.layout_, self.theta_, everything)
+            self.fitted_ = self._design(self.layout_, self.theta_) @ self.coef_
 
     def signal(self) -> np.ndarray:
         """Each channel's fitted effect sd over the residual sd (per head, every row)."""

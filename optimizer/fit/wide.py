@@ -17,6 +17,7 @@ import numpy as np
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.fit.folds import SELECTION_MARGIN
+from budgetopt.optimizer.fit.geo import geo_model
 from budgetopt.optimizer.fit.joint import FOURIER_ORDERS, JointFitter
 from budgetopt.optimizer.fit.quality import mape, nrmse, r2
 from budgetopt.optimizer.history.lift_tests import CONTRADICTED, LiftTest
@@ -50,7 +51,8 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                      bootstrap: int = 50, adstock: str = "geometric", progress=None,
                      lift_tests: tuple[LiftTest, ...] = (),
                      executor: Executor | None = None) -> MediaModel:
-    """Fit a wide history and return the model, with diagnostics under ``fit``.
+    """Fit a wide history and return the model, with diagnostics under ``fit``; a geo panel
+    gives a geo model (one curve per geo and channel, see :mod:`.geo`).
 
     ``adstock`` is "geometric", "delayed" (for every channel), or "auto": both fitted, the one
     with the lower rolling-CV error kept. ``lift_tests`` (experiments) enter the estimation as
@@ -68,6 +70,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                    .fit(history, lift_tests) for kind in kinds]
         fitter = min(fitters, key=lambda f: f.cv_rmse_ * (1 if f.adstock == "geometric"
                                                           else 1 + SELECTION_MARGIN))
+        effects = fitter.pool_geos() if history.panel is not None else None
         fitter.draw(bootstrap, executor)
     adstock = fitter.adstock
     y = np.asarray(history.kpi, float)
@@ -143,9 +146,15 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
         series=series, lift_tests=tests,
         **({} if not is_panel else {
             "geos": len(history.panel.geos), "r2_geo": r2(fitter.y_, fitter.fitted_),
-            "description": "per head: geo and week effects + controls + media curves; "
-                           "national curves assume spend split across geos by population"}))
-    return replace(model, fit=report)
+            "description": "per head: geo and week effects + controls + media curves; one "
+                           "curve per geo and channel: the national per-head curve at the "
+                           "geo's population times the geo's effectiveness, partially pooled "
+                           "across geos (empirical Bayes)"}))
+    if not is_panel:
+        return replace(model, fit=report)
+    effects = replace(effects, geos=history.panel.geos)
+    return geo_model(replace(model, fit=replace(report, geo_effects=effects)), history.panel,
+                     effects, seed=seed)
 
 
 def _check_usable(history: History) -> None:

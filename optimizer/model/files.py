@@ -18,6 +18,7 @@ from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_json, table_line
 from budgetopt.optimizer.files.outputs import write_text
 from budgetopt.optimizer.model.adstock import ADSTOCK_TYPES, DELAYED_LENGTH
+from budgetopt.optimizer.model.cells import GeoCells, cell_label
 from budgetopt.optimizer.model.curves import FAMILIES, PARAMETER_RANGES, PARAMETER_SLOTS, CurveSet
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.media import MediaModel
@@ -28,18 +29,20 @@ from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_LISTED
 __all__ = ["read_model", "write_model", "model_to_dict", "model_from_table"]
 
 CURVES_CSV_REQUIRED = ("channel", "type", "beta", "k")
-CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend", "observed_max")
+CURVES_CSV_OPTIONAL = ("s", "decay", "normalized", "current_spend", "observed_max", "geo")
 OBSERVED_KEYS = ("min", "max", "mean")
 KNOWN_KEYS = ("format", "kpi", "period", "baseline", "channels", "fit", "bootstrap",
-              "seasonality")
+              "seasonality", "geos")
 
 
 def model_to_dict(model: MediaModel) -> dict:
     """The model as the ``budgetopt-model/1`` JSON object."""
     channels = []
-    for i, name in enumerate(model.names):
+    cells = model.cells
+    for i, name in enumerate(model.channel_names):
         family = FAMILIES[model.curves.family_names[i]]
-        channel = {"name": name, "curve": family.to_dict(model.curves.channel_parameters(i))}
+        channel = {"name": name, **({"geo": cells.geo[i]} if cells else {}),
+                   "curve": family.to_dict(model.curves.channel_parameters(i))}
         if model.delayed[i]:
             channel["adstock"] = {"type": "delayed", "decay": float(model.decay[i]),
                                   "peak": float(model.peak[i]),
@@ -58,6 +61,9 @@ def model_to_dict(model: MediaModel) -> dict:
         channels.append(channel)
     data = {"format": MODEL_FORMAT, "kpi": {"name": model.kpi_name, "type": model.kpi_type},
             "period": model.period, "baseline": model.baseline, "channels": channels}
+    if cells is not None and cells.population:
+        data["geos"] = [{"name": g, "population": cells.population[g]} for g in cells.geos
+                        if g in cells.population]
     if model.fit is not None:
         data["fit"] = model.fit.to_dict()
     if model.seasonality is not None:
@@ -102,11 +108,12 @@ def _read_model_json(path: Path) -> MediaModel:
     if not is_number(baseline):
         problems.append(f"baseline must be a number, got {baseline!r}")
     frame = pd.DataFrame([row for row in rows if row is not None])
+    population = _populations(data.get("geos"), problems)
     if problems:
         raise InputError.collected(f"{path}: invalid model:", problems)
     where = str(path)
     return model_from_table(
-        frame, path, kpi_name=str(kpi.get("name", "kpi")), kpi_type=kpi_type,
+        frame, path, population=population, kpi_name=str(kpi.get("name", "kpi")), kpi_type=kpi_type,
         period=str(data.get("period", "week")), baseline=float(baseline),
         fit=FitReport.from_dict(data["fit"], where) if data.get("fit") is not None else None,
         draws=ParameterDraws.from_file(data.get("bootstrap"), len(frame), where),
@@ -114,6 +121,25 @@ def _read_model_json(path: Path) -> MediaModel:
         if _is_fitted_season(data.get("seasonality")) else None,
         extra={key: value for key, value in data.items() if key not in KNOWN_KEYS
                or key == "seasonality" and not _is_fitted_season(value)})
+
+
+def _populations(geos, problems: list[str]) -> dict[str, float]:
+    """The optional top-level ``geos`` list: each geo's population."""
+    if geos is None:
+        return {}
+    if not isinstance(geos, list) or not all(isinstance(g, dict) for g in geos):
+        problems.append("geos must be a list of {\"name\": ..., \"population\": ...} objects")
+        return {}
+    population = {}
+    for i, entry in enumerate(geos):
+        name, size = entry.get("name"), entry.get("population")
+        if not isinstance(name, str) or not name:
+            problems.append(f"geos[{i}]: missing key 'name'")
+        elif size is not None and not (is_number(size) and size > 0):
+            problems.append(f"geo '{name}': population must be a number > 0, got {size!r}")
+        elif size is not None:
+            population[name] = float(size)
+    return population
 
 
 def _is_fitted_season(value) -> bool:
@@ -131,6 +157,11 @@ def _channel_row(entry, index: int, problems: list[str]) -> dict | None:
     if not isinstance(name, str) or not name:
         problems.append(f"{where}: missing key 'name'")
         return None
+    geo = entry.get("geo")
+    if geo is not None and not (isinstance(geo, str) and geo):
+        problems.append(f"{where}: 'geo' must be a geo name, got {geo!r}")
+        geo = None
+    channel, name = name, name if geo is None else cell_label(geo, name)  # name: for messages
     curve = entry.get("curve")
     if not isinstance(curve, dict):
         problems.append(f"channel '{name}': missing key 'curve'")
@@ -158,7 +189,8 @@ def _channel_row(entry, index: int, problems: list[str]) -> dict | None:
                             f"{DELAYED_LENGTH - 1} spends >= 0 (oldest first)")
             recent = []
     return {
-        "channel": name, "type": curve.get("type"), "beta": cell(curve.get("beta")),
+        "channel": channel, "geo": geo,
+        "type": curve.get("type"), "beta": cell(curve.get("beta")),
         "k": cell(curve.get("k")), "s": cell(curve.get("s")),
         "decay": None if adstock is None else cell(adstock.get("decay", 0.0)),
         "normalized": None if adstock is None else adstock.get("normalized", False),
@@ -196,16 +228,20 @@ def _read_curves_csv(path: Path) -> MediaModel:
     return model_from_table(frame, path)
 
 
-def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaModel:
-    """Validate channel rows (all problems at once) and build the model arrays."""
+def model_from_table(frame: pd.DataFrame, path: Path, population: dict | None = None,
+                     **model_fields) -> MediaModel:
+    """Validate channel rows (all problems at once) and build the model arrays. Rows with a
+    ``geo`` make a geo model: then every row needs one, and each (geo, channel) pair is unique."""
     problems: list[str] = []
     where = _locator(frame)
-    names = frame["channel"].astype(str).str.strip()
-    if (names == "").any() or frame["channel"].isna().any():
-        bad = np.flatnonzero(frame["channel"].isna().to_numpy() | (names == "").to_numpy())
+    channels = frame["channel"].astype(str).str.strip()
+    if (channels == "").any() or frame["channel"].isna().any():
+        bad = np.flatnonzero(frame["channel"].isna().to_numpy() | (channels == "").to_numpy())
         problems += [f"{where(i)}: empty channel name" for i in bad[:MAX_LISTED]]
+    cells, names = _cells(frame, channels, where, problems, population or {})
     duplicated = names[names.duplicated(keep="first")]
-    problems += [f"{where(i)}: duplicate channel name '{n}'"
+    what = "geo and channel" if cells is not None else "channel name"
+    problems += [f"{where(i)}: duplicate {what} '{n}'"
                  for i, n in duplicated.items()][:MAX_LISTED]
 
     families = frame["type"].astype(str).str.strip().str.lower()
@@ -270,8 +306,21 @@ def model_from_table(frame: pd.DataFrame, path: Path, **model_fields) -> MediaMo
                                                    for slot in PARAMETER_SLOTS])
     return MediaModel(names=tuple(names), curves=curves, decay=decay, normalized=normalized,
                       current_spend=current, carry_in=carry_in, peak=peak, recent_spend=recent,
-                      observed=observed,
-                      **model_fields)
+                      observed=observed, cells=cells, **model_fields)
+
+
+def _cells(frame, channels, where, problems, population) -> tuple[GeoCells | None, pd.Series]:
+    """The geo of each row (None: not a geo model) and the entry names."""
+    if "geo" not in frame.columns or frame["geo"].isna().all():
+        return None, channels
+    geos = frame["geo"].astype(str).str.strip()
+    missing = frame["geo"].isna().to_numpy() | (geos == "").to_numpy()
+    problems += [f"{where(i)}: missing geo (a geo model gives every row one)"
+                 for i in np.flatnonzero(missing)[:MAX_LISTED]]
+    unknown = sorted(set(population) - set(geos))
+    problems += [f"geos: '{g}' has a population but no channel" for g in unknown[:MAX_LISTED]]
+    cells = GeoCells(geo=tuple(geos), channel=tuple(channels), population=dict(population))
+    return cells, pd.Series(cells.labels, index=frame.index)
 
 
 def _locator(frame: pd.DataFrame):

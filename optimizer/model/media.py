@@ -16,6 +16,7 @@ from budgetopt.optimizer.model.adstock import (
     carry_profile,
     steady_state_scale,
 )
+from budgetopt.optimizer.model.cells import GeoCells
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.draws import ParameterDraws
 from budgetopt.optimizer.model.report import FitReport
@@ -37,6 +38,7 @@ class MediaModel:
     ``observed`` is ``(n_channels, 3)``: the per-period spend the history showed (min, max,
     mean), NaN where unknown. ``fit``, ``draws`` and ``seasonality`` are what a fit measured;
     ``extra`` holds the model file's keys this version does not know, kept for the round trip.
+    A geo model's ``cells`` say which geo and channel each entry is (its name ``geo/channel``).
     """
 
     names: tuple[str, ...]
@@ -55,6 +57,7 @@ class MediaModel:
     peak: np.ndarray | None = None
     recent_spend: np.ndarray | None = None
     observed: np.ndarray | None = None
+    cells: GeoCells | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -65,6 +68,11 @@ class MediaModel:
             object.__setattr__(self, "recent_spend", np.zeros((n, DELAYED_LENGTH - 1)))
         if self.observed is None:
             object.__setattr__(self, "observed", np.full((n, 3), np.nan))
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Each entry's channel (a geo model's entries repeat them, one per geo)."""
+        return self.names if self.cells is None else self.cells.channel
 
     @property
     def observed_max(self) -> np.ndarray:

@@ -13,8 +13,8 @@ import numpy as np
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
 
-__all__ = ["ChannelFit", "FitReport", "FitSeries", "LiftTestFit", "LAYOUT_WIDE", "LAYOUT_GEO",
-           "LAYOUT_LONG"]
+__all__ = ["ChannelFit", "FitReport", "FitSeries", "GeoEffects", "LiftTestFit", "LAYOUT_WIDE",
+           "LAYOUT_GEO", "LAYOUT_LONG"]
 
 LAYOUT_WIDE, LAYOUT_GEO, LAYOUT_LONG = "wide", "geo", "long"
 
@@ -93,6 +93,52 @@ def _array(values, length: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class GeoEffects:
+    """Each geo's effectiveness per channel relative to the national curve (1: national),
+    partially pooled: ``effectiveness`` and its posterior ``sd`` are ``(geos, channels)``;
+    ``spread`` is the sd of effectiveness across geos the data support (per channel), the
+    pooling strength (0: every geo shrunk to the national curve). ``covariance`` (per geo,
+    channels x channels; the fit's, not kept in the file) is what cell draws are drawn from."""
+
+    geos: tuple[str, ...]
+    channels: tuple[str, ...]
+    effectiveness: np.ndarray
+    sd: np.ndarray
+    spread: np.ndarray
+    covariance: np.ndarray | None = field(default=None, compare=False)
+
+    def most_different(self, count: int) -> list[tuple[str, str, float, float]]:
+        """The cells furthest from the national curve, in sds: (geo, channel, value, sd)."""
+        score = np.abs(self.effectiveness - 1) / np.maximum(self.sd, 1e-12)
+        order = np.argsort(-score, axis=None)[:count]
+        return [(self.geos[g], self.channels[c], float(self.effectiveness[g, c]),
+                 float(self.sd[g, c])) for g, c in zip(*np.unravel_index(order, score.shape))]
+
+    def to_dict(self) -> dict:
+        return {"spread": dict(zip(self.channels, _floats(self.spread))),
+                "effectiveness": {g: dict(zip(self.channels, _floats(row)))
+                                  for g, row in zip(self.geos, self.effectiveness)},
+                "sd": {g: dict(zip(self.channels, _floats(row)))
+                       for g, row in zip(self.geos, self.sd)}}
+
+    @classmethod
+    def from_dict(cls, data, where: str) -> GeoEffects | None:
+        if data is None:
+            return None
+        try:
+            channels = tuple(data["spread"])
+            geos = tuple(data["effectiveness"])
+            table = lambda key: np.array([[float(data[key][g][c]) for c in channels]
+                                          for g in geos])
+            return cls(geos=geos, channels=channels, effectiveness=table("effectiveness"),
+                       sd=table("sd"), spread=np.array([float(data["spread"][c])
+                                                        for c in channels]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"{where}: fit.geo_effects must give spread, effectiveness and "
+                             f"sd per geo and channel ({error}).") from None
+
+
+@dataclass(frozen=True)
 class LiftTestFit:
     """A lift test beside what the fitted curve predicts for it (KPI change per period)."""
 
@@ -134,6 +180,7 @@ class FitReport:
     description: str | None = None
     series: FitSeries | None = None
     lift_tests: tuple[LiftTestFit, ...] = ()
+    geo_effects: GeoEffects | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -166,6 +213,8 @@ class FitReport:
             data["series"] = self.series.to_dict()
         if self.lift_tests:
             data["lift_tests"] = [test.to_dict() for test in self.lift_tests]
+        if self.geo_effects is not None:
+            data["geo_effects"] = self.geo_effects.to_dict()
         return {**self.extra, **data}
 
     @classmethod
@@ -186,7 +235,7 @@ class FitReport:
         seconds = data.get("seconds", {})
         known = {"method", "fourier_order", "r2", "mape", "nrmse", "holdout_nrmse",
                  "periods", "geos", "r2_geo", "model", "decomposition", "channels", "controls",
-                 "warnings", "seconds", "series", "lift_tests"}
+                 "warnings", "seconds", "series", "lift_tests", "geo_effects"}
         return cls(
             layout=layout, method=str(data.get("method", "")),
             r2=_float(data.get("r2")), mape=_float(data.get("mape")),
@@ -206,6 +255,7 @@ class FitReport:
                 for test in data.get("lift_tests", []) if isinstance(test, dict)
                 and all(k in test for k in ("label", "channel", "measured", "predicted",
                                             "standard_error"))),
+            geo_effects=GeoEffects.from_dict(data.get("geo_effects"), where),
             extra={key: value for key, value in data.items() if key not in known})
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from budgetopt.optimizer.constants import KPI_REVENUE
 from budgetopt.optimizer.errors import InfeasibleError, InputError, ParameterError
+from budgetopt.optimizer.model.cells import GeoCells
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
+from budgetopt.optimizer.problem.cell_rules import entry_constraints
 from budgetopt.optimizer.problem.constraints import Constraints
 from budgetopt.optimizer.problem.objectives import Objective
 from budgetopt.optimizer.settings import MAX_AMOUNT, MAX_HORIZON_PERIODS, MAX_LISTED
@@ -40,7 +42,8 @@ class AllocationProblem:
     ``rules`` are linear constraints across channels (groups, ratios). The horizon is
     ``periods`` periods of the model's ``period`` ("week"), the budget spread evenly over them.
     ``history_cap`` is each channel's largest per-period spend in its history over the horizon
-    (NaN where unknown).
+    (NaN where unknown). A geo model's problem keeps its ``cells`` (each entry's geo and
+    channel) for the outputs.
     """
 
     names: tuple[str, ...]
@@ -57,6 +60,7 @@ class AllocationProblem:
     kpi_type: str = KPI_REVENUE
     history_cap: np.ndarray | None = None
     held_by_history: np.ndarray | None = None
+    cells: GeoCells | None = None
 
     @property
     def held(self) -> np.ndarray:
@@ -150,7 +154,7 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
     if not (np.isfinite(budget) and 0 <= budget <= MAX_AMOUNT):
         raise ParameterError("budget", f"must be a number from 0 to {MAX_AMOUNT:g}, got "
                                        f"{budget:g}.")
-    constraints = constraints or Constraints()
+    constraints = entry_constraints(constraints or Constraints(), model, periods)
     constraints.check_channels(model.names)
     n = len(model)
     current = np.nan_to_num(model.current_spend, nan=0.0) * periods
@@ -198,7 +202,7 @@ def build_problem(model: MediaModel, budget: float, *, periods: int = 1,
                            if not objective.budget_is_ceiling else None),
         price=objective.price, periods=periods, period=model.period,
         kpi_type=model.kpi_type, history_cap=history_cap,
-        held_by_history=held & (upper >= history_cap * (1 - 1e-12)))
+        held_by_history=held & (upper >= history_cap * (1 - 1e-12)), cells=model.cells)
     check_budget_fits(problem)
     return problem
 

@@ -5,6 +5,11 @@ spend) and ``min_if_on`` (a minimum commitment: 0, or at least this much). ``[[g
 the spend of a set of channels (``min``/``max`` absolute, ``min_share``/``max_share`` of the total
 spend). ``[[ratios]]`` bound one channel's or group's spend relative to another's. Amounts are
 totals over the optimisation horizon, like the budget.
+
+A geo model adds ``[geos.G]`` (the geo's total over its channels) and ``[cells.G.C]`` (one
+geo's channel); its ``[channels.C]`` then bound the channel's total over all geos, and a group
+may count only ``geos = [...]``. :mod:`.cell_rules` turns those into rules on the model's
+entries.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ from budgetopt.optimizer.files.checks import did_you_mean, is_number, read_toml
 from budgetopt.optimizer.problem.budget import Budget, parse_budget
 from budgetopt.optimizer.settings import MAX_AMOUNT
 
-__all__ = ["ChannelRules", "GroupRule", "RatioRule", "Constraints", "read_constraints"]
+__all__ = ["ChannelRules", "GeoRules", "GroupRule", "RatioRule", "Constraints",
+           "read_constraints", "CELL_KEYS"]
 
 AMOUNT_KEYS = ("min", "max", "fixed", "max_change", "min_if_on", "max_per_period",
                "max_step_change")
 CHANNEL_KEYS = (*AMOUNT_KEYS, "active_periods")
 PACING_KEYS = ("periods", "min_share", "max_share")
-GROUP_KEYS = ("name", "channels", "min", "max", "min_share", "max_share")
+GROUP_KEYS = ("name", "channels", "min", "max", "min_share", "max_share", "geos")
 RATIO_KEYS = ("name", "numerator", "denominator", "min", "max")
-TOP_LEVEL_KEYS = ("budget", "channels", "groups", "ratios", "pacing")
+GEO_KEYS = ("min", "max", "fixed", "max_change", "min_share", "max_share")
+CELL_KEYS = CHANNEL_KEYS
+TOP_LEVEL_KEYS = ("budget", "channels", "groups", "ratios", "pacing", "geos", "cells")
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,22 @@ class ChannelRules:
 
 
 @dataclass(frozen=True)
+class GeoRules:
+    """Rules on one geo's total over its channels (geo models)."""
+
+    min: float | None = None
+    max: float | None = None
+    fixed: float | None = None
+    max_change: float | None = None
+    min_share: float | None = None
+    max_share: float | None = None
+
+
+@dataclass(frozen=True)
 class GroupRule:
-    """Bounds on the total spend of ``channels``: absolute, and as shares of all spend."""
+    """Bounds on the total spend of ``channels``: absolute, and as shares of all spend.
+
+    In a geo model ``geos`` (when set) restricts the group to those geos' cells."""
 
     name: str
     channels: tuple[str, ...]
@@ -55,6 +77,7 @@ class GroupRule:
     max: float | None = None
     min_share: float | None = None
     max_share: float | None = None
+    geos: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,13 @@ class Constraints:
     ratios: tuple[RatioRule, ...] = ()
     pacing: tuple[PacingRule, ...] = ()
     source: str = "constraints"
+    geos: dict[str, GeoRules] = field(default_factory=dict)
+    cells: dict[tuple[str, str], ChannelRules] = field(default_factory=dict)
+    entries: bool = False  # the rules name model entries (a geo model's read through its cells)
+
+    @property
+    def has_geo_rules(self) -> bool:
+        return bool(self.geos or self.cells or any(g.geos for g in self.groups))
 
     def members(self, name: str) -> tuple[str, ...]:
         """The channels of a group, or the channel itself (for ratio sides)."""
@@ -151,10 +181,46 @@ def constraints_from_dict(data: dict, source: str) -> Constraints:
                  for name in names if name in rules]
     pacing = tuple(_pacing(i, table, problems) for i, table in
                    enumerate(_table_list(data, "pacing", problems)))
+    geos = {name: _geo_rules(name, table, problems)
+            for name, table in _tables(data.get("geos", {}), "geos", problems).items()}
+    cells = {}
+    for geo, tables in _tables(data.get("cells", {}), "cells", problems).items():
+        for channel, table in _tables(tables, f"cells.{geo}", problems).items():
+            cells[geo, channel] = _channel_rules(channel, table, problems,
+                                                 where=f"cells.{geo}.{channel}")
     if problems:
         raise InputError.collected(f"{source}: invalid constraints:", problems)
-    return Constraints(budget=budget, channels=rules,
-                       groups=groups, ratios=ratios, pacing=pacing, source=source)
+    return Constraints(budget=budget, channels=rules, groups=groups, ratios=ratios,
+                       pacing=pacing, source=source, geos=geos, cells=cells)
+
+
+def _tables(tables, where: str, problems: list[str]) -> dict[str, dict]:
+    """The named sub-tables of the table ``where`` (e.g. [geos.north] of [geos])."""
+    if not isinstance(tables, dict):
+        problems.append(f"[{where}] must be a table of [{where}.NAME] tables")
+        return {}
+    good = {}
+    for name, table in tables.items():
+        if isinstance(table, dict):
+            good[name] = table
+        else:
+            problems.append(f"[{where}.{name}] must be a table, e.g. max = 1000")
+    return good
+
+
+def _geo_rules(name: str, table: dict, problems: list[str]) -> GeoRules:
+    where = f"geos.{name}"
+    problems += [f"[{where}]: {_unknown_key(key, GEO_KEYS)}" for key in table
+                 if key not in GEO_KEYS]
+    values = _amounts(where, table, GEO_KEYS, problems)
+    for key in ("min_share", "max_share"):
+        if values.get(key, 0.0) > 1:
+            problems.append(f"{where}.{key} is a share of the total, between 0 and 1; got "
+                            f"{values[key]:g}")
+    rules = GeoRules(**values)
+    if rules.min is not None and rules.max is not None and rules.min > rules.max:
+        problems.append(f"{where}: min ({rules.min:,.2f}) is above max ({rules.max:,.2f})")
+    return rules
 
 
 def _period_range(where: str, value, problems: list[str]) -> tuple[int, int] | None:
@@ -227,7 +293,13 @@ def _group(index: int, table: dict, problems: list[str]) -> GroupRule:
                             f"({values[high]:,.2f})")
     if not values:
         problems.append(f"{where}: set at least one of min, max, min_share, max_share")
-    return GroupRule(name=name, channels=tuple(channels), **values)
+    geos = table.get("geos")
+    if geos is not None and not (isinstance(geos, list) and geos
+                                 and all(isinstance(g, str) for g in geos)):
+        problems.append(f"{where}: geos must be a non-empty list of geo names")
+        geos = None
+    return GroupRule(name=name, channels=tuple(channels), **values,
+                     geos=tuple(geos) if geos is not None else None)
 
 
 def _ratio(index: int, table: dict, problems: list[str]) -> RatioRule:
@@ -249,13 +321,15 @@ def _ratio(index: int, table: dict, problems: list[str]) -> RatioRule:
                      **values)
 
 
-def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
-    problems += [f"[channels.{name}]: {_unknown_key(key, CHANNEL_KEYS)}" for key in table
+def _channel_rules(name: str, table: dict, problems: list[str], *, where: str | None = None
+                   ) -> ChannelRules:
+    place = where or f"channels.{name}"
+    problems += [f"[{place}]: {_unknown_key(key, CHANNEL_KEYS)}" for key in table
                  if key not in CHANNEL_KEYS]
-    values = _amounts(f"channels.{name}", table, AMOUNT_KEYS, problems)
+    values = _amounts(place, table, AMOUNT_KEYS, problems)
     if "active_periods" in table:
         ranges = table["active_periods"]
-        where = f"channels.{name}.active_periods"
+        where = f"{place}.active_periods"
         if not isinstance(ranges, list) or not ranges:
             problems.append(f"{where} must be a list of period ranges, e.g. [[1, 6], [10, 13]]")
         else:
@@ -263,14 +337,14 @@ def _channel_rules(name: str, table: dict, problems: list[str]) -> ChannelRules:
             values["active_periods"] = tuple(r for r in parsed if r is not None)
     rules = ChannelRules(**values)
     if rules.min is not None and rules.max is not None and rules.min > rules.max:
-        problems.append(f"channels.{name}: min ({rules.min:,.2f}) is above max ({rules.max:,.2f})")
+        problems.append(f"{place}: min ({rules.min:,.2f}) is above max ({rules.max:,.2f})")
     if rules.fixed is not None:
         for bound in ("min", "max"):
             limit = getattr(rules, bound)
             if limit is None:
                 continue
             if rules.fixed < limit if bound == "min" else rules.fixed > limit:
-                problems.append(f"channels.{name}: fixed ({rules.fixed:,.2f}) is outside "
+                problems.append(f"{place}: fixed ({rules.fixed:,.2f}) is outside "
                                 f"{bound} ({limit:,.2f}); drop one of them")
     return rules
 

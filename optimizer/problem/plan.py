@@ -8,6 +8,7 @@ import numpy as np
 from budgetopt.optimizer.errors import InputError, ParameterError
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.allocation import AllocationProblem, build_problem
+from budgetopt.optimizer.problem.cell_rules import entry_constraints
 from budgetopt.optimizer.problem.constraints import Constraints, PacingRule
 from budgetopt.optimizer.settings import MAX_PLAN_CELLS, MAX_PLAN_PERIODS
 
@@ -94,7 +95,7 @@ def build_plan_problem(model: MediaModel, budget: float, periods: int, *,
         raise ParameterError("periods", f"must be from 1 to {MAX_PLAN_PERIODS}, and channels "
                                         f"x periods at most {MAX_PLAN_CELLS:,}; got {periods} "
                                         f"periods of {len(model)} channels.")
-    constraints = constraints or Constraints()
+    constraints = entry_constraints(constraints or Constraints(), model, periods)
     totals = build_problem(model, budget, periods=periods, constraints=constraints,
                            allow_extrapolation=allow_extrapolation)
     caps = np.tile(totals.upper[:, None], (1, periods)).astype(float)

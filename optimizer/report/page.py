@@ -103,7 +103,7 @@ def _allocation_sections(inputs: ReportInputs) -> list[str]:
         lines.append(f"method: {html.escape(top.method)}; status {html.escape(str(top.status))}, "
                      f"gap {top.gap:.1e}")
     lines += [f"<span class='muted'>{html.escape(note)}</span>" for note in top.notes]
-    frame = inputs.allocation
+    frame = inputs.channel_allocation
     spend = go.Figure([
         go.Bar(name="current", x=frame["channel"], y=frame["current_spend"],
                marker_color=CURRENT, hovertemplate="%{x}: %{y:,.0f}<extra>current</extra>"),
@@ -121,8 +121,13 @@ def _allocation_sections(inputs: ReportInputs) -> list[str]:
     table = _table(["channel", "current", "recommended", "KPI current", "KPI", unit],
                    [[r.channel, money(r.current_spend), money(r.spend), money(r.kpi_current),
                      money(r.kpi), _ratio(r, unit)] for r in frame.itertuples()])
+    geos = inputs.geo_allocation
+    by_geo = [] if geos is None else ["<h3>Per geo, over its channels</h3>", _table(
+        ["geo", "current", "recommended", "KPI current", "KPI", unit],
+        [[r.geo, money(r.current_spend), money(r.spend), money(r.kpi_current), money(r.kpi),
+          _ratio(r, unit)] for r in geos.itertuples()])]
     return ["<h2>Recommendation</h2>", "<div class='headline'>" + "<br>".join(lines) + "</div>",
-            _figure(spend), table, _figure(steps)]
+            _figure(spend), table, *by_geo, _figure(steps)]
 
 
 def _table(header: list[str], rows: list[list]) -> str:

@@ -16,7 +16,7 @@ from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import read_json
 from budgetopt.optimizer.history.tables import read_table
 from budgetopt.optimizer.model.media import MediaModel
-from budgetopt.optimizer.result.curves import curves_frame, default_reach
+from budgetopt.optimizer.result.curves import channel_curves_frame, curves_frame, default_reach
 
 __all__ = ["ReportInputs", "Headline", "read_report_inputs", "headline", "waterfall",
            "curve_panels", "CurvePanel", "REQUIRED_COLUMNS"]
@@ -52,6 +52,29 @@ class ReportInputs:
         if self.allocation is not None and per_period > 0:
             return max(1, round(float(self.allocation["current_spend"].sum()) / per_period))
         return 1
+
+    @property
+    def channel_allocation(self) -> pd.DataFrame | None:
+        """The allocation per channel (a geo allocation's cells summed over the geos)."""
+        return None if self.allocation is None else _summed(self.allocation, "channel")
+
+    @property
+    def geo_allocation(self) -> pd.DataFrame | None:
+        """A geo allocation per geo (None for an allocation without geos)."""
+        if self.allocation is None or "geo" not in self.allocation.columns:
+            return None
+        return _summed(self.allocation, "geo")
+
+
+def _summed(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Spend and KPI columns summed per ``by`` (the rows themselves when they are unique)."""
+    if frame[by].is_unique:
+        return frame
+    amounts = ["current_spend", "spend", "kpi_current", "kpi"]
+    out = frame.groupby(by, sort=False, as_index=False)[amounts].sum()
+    if "beyond_history" in frame.columns:
+        out["beyond_history"] = frame.groupby(by, sort=False)["beyond_history"].any().to_numpy()
+    return out
 
 
 def read_report_inputs(model: MediaModel, *, allocation=None, summary=None, frontier=None,
@@ -128,7 +151,7 @@ def waterfall(inputs: ReportInputs) -> pd.DataFrame | None:
     """Where the KPI change comes from: each channel's change, largest first."""
     if inputs.allocation is None:
         return None
-    frame = inputs.allocation
+    frame = inputs.channel_allocation
     change = pd.DataFrame({"channel": frame["channel"],
                            "change": frame["kpi"] - frame["kpi_current"]})
     return change.reindex(change["change"].abs().sort_values(ascending=False).index)
@@ -150,31 +173,46 @@ def curve_panels(inputs: ReportInputs) -> list[CurvePanel]:
     """Every channel's curve, current and recommended spend per period, the spend range its
     history covered and its warnings (beyond history, weakly identified)."""
     model = inputs.model
-    reach = np.fmax(np.nan_to_num(model.current_spend, nan=0.0),
-                    np.nan_to_num(model.observed_max, nan=0.0))
+    names, current, observed = _channel_facts(model)
+    reach = np.fmax(np.nan_to_num(current, nan=0.0), np.nan_to_num(observed[:, 1], nan=0.0))
     recommended = {}
     beyond = set()
-    if inputs.allocation is not None:
-        per_period = inputs.allocation.set_index("channel")["spend"] / inputs.periods
+    allocation = inputs.channel_allocation
+    if allocation is not None:
+        per_period = allocation.set_index("channel")["spend"] / inputs.periods
         recommended = per_period.to_dict()
-        reach = np.fmax(reach, [recommended.get(name, 0.0) for name in model.names])
-        if "beyond_history" in inputs.allocation.columns:
-            beyond = set(inputs.allocation.loc[inputs.allocation["beyond_history"], "channel"])
-    reach = np.where(reach > 0, REACH * reach, default_reach(model))
-    frame = curves_frame(model, points=CURVE_POINTS, reach=reach)
+        reach = np.fmax(reach, [recommended.get(name, 0.0) for name in names])
+        if "beyond_history" in allocation.columns:
+            beyond = set(allocation.loc[allocation["beyond_history"], "channel"])
+    if model.cells is None:
+        reach = np.where(reach > 0, REACH * reach, default_reach(model))
+        frame = curves_frame(model, points=CURVE_POINTS, reach=reach)
+    else:
+        frame = channel_curves_frame(model, CURVE_POINTS, REACH * reach)
     warnings = model.fit.warnings if model.fit else ()
     panels = []
-    for i, name in enumerate(model.names):
+    for i, name in enumerate(names):
         flags = [w for w in warnings if f"'{name}'" in w]
         if name in beyond:
             flags.insert(0, "recommended beyond the spend its history shows")
-        low, high = model.observed[i, 0], model.observed[i, 1]
+        low, high = observed[i, 0], observed[i, 1]
         panels.append(CurvePanel(
             channel=name, curve=frame[frame["channel"] == name].drop(columns="channel"),
-            current=None if np.isnan(model.current_spend[i]) else float(model.current_spend[i]),
+            current=None if np.isnan(current[i]) else float(current[i]),
             recommended=recommended.get(name),
             observed=None if np.isnan(high) else (float(low), float(high)), flags=tuple(flags)))
     return panels
+
+
+def _channel_facts(model: MediaModel):
+    """Per channel its name, current spend and observed (min, max) per period; a geo model's
+    summed over its geos (the observed range: the sum of the cells' smallest and largest)."""
+    if model.cells is None:
+        return model.names, model.current_spend, model.observed[:, :2]
+    cells = model.cells
+    current = cells.by_channel(np.nan_to_num(model.current_spend, nan=0.0))
+    observed = np.column_stack([cells.by_channel(model.observed[:, j]) for j in (0, 1)])
+    return cells.channels, current, observed
 
 
 def efficiency_word(model: MediaModel) -> str:

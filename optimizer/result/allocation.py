@@ -111,6 +111,9 @@ class AllocationResult:
             "kpi": self.kpi, "roi": roi, "marginal_roi": self.marginal_roi,
             "lower": problem.lower, "upper": problem.upper, "at_bound": self.at_bound,
         })[list(ALLOCATION_COLUMNS)]
+        if problem.cells is not None:
+            frame = frame.assign(channel=problem.cells.channel)
+            frame.insert(0, "geo", problem.cells.geo)
         if self.uncertainty is not None:
             frame["kpi_p10"] = self.uncertainty.channel_kpi[:, 0]
             frame["kpi_p90"] = self.uncertainty.channel_kpi[:, 1]
@@ -123,9 +126,16 @@ class AllocationResult:
         """Channels recommended above the largest per-period spend their history shows."""
         return self.problem.beyond_history(self.spend)
 
+    def totals(self, by: str) -> pd.DataFrame:
+        """Current and recommended spend and KPI summed per ``by`` ("channel" or "geo")."""
+        frame = self.to_frame()
+        return frame.groupby(by, sort=False)[["current_spend", "spend", "kpi_current",
+                                              "kpi"]].sum()
+
     def summary(self) -> dict:
-        """Totals and optimality facts, as written by ``--json``."""
-        return {
+        """Totals and optimality facts, as written by ``--json`` (a geo model's with its
+        totals per channel and per geo)."""
+        facts = {
             "objective": self.objective, "objective_value": self.objective_value,
             **self.certificate.summary(), "budget": self.problem.budget,
             "periods": self.problem.periods,
@@ -140,3 +150,7 @@ class AllocationResult:
                                for i in np.flatnonzero(self.beyond_history)],
             "uncertainty": self.uncertainty.summary() if self.uncertainty else None,
         }
+        if self.problem.cells is not None:
+            for key in ("channel", "geo"):
+                facts[f"by_{key}"] = self.totals(key).to_dict(orient="index")
+        return facts

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from budgetopt.optimizer.errors import ParameterError
+from budgetopt.optimizer.model.cells import entry_columns
 from budgetopt.optimizer.model.media import MediaModel
 
-__all__ = ["curves_frame", "default_reach", "MAX_CURVE_POINTS"]
+__all__ = ["curves_frame", "channel_curves_frame", "default_reach", "MAX_CURVE_POINTS"]
 
 MAX_CURVE_POINTS = 10_000
 REACH = 2.0  # the default grid reaches this many times a channel's largest known spend
@@ -23,9 +24,10 @@ def default_reach(model: MediaModel) -> np.ndarray:
 
 def curves_frame(model: MediaModel, points: int = 101, max_spend: float | None = None, *,
                  reach=None) -> pd.DataFrame:
-    """``channel,spend,kpi,marginal_roi`` per period at steady state, ``points`` spends per
-    channel from 0 to ``max_spend`` (or to each channel's ``reach``; default:
-    :func:`default_reach`); with parameter draws, ``kpi_p10,kpi_p90`` over them."""
+    """``channel,spend,kpi,marginal_roi`` (geo models: ``geo`` first) per period at steady
+    state, ``points`` spends per channel from 0 to ``max_spend`` (or to each channel's
+    ``reach``; default: :func:`default_reach`); with parameter
+    draws, ``kpi_p10,kpi_p90`` over them."""
     if not 2 <= points <= MAX_CURVE_POINTS:
         raise ParameterError("points", f"must be from 2 to {MAX_CURVE_POINTS:,}, got {points}.")
     if max_spend is not None and not (np.isfinite(max_spend) and max_spend > 0):
@@ -39,11 +41,41 @@ def curves_frame(model: MediaModel, points: int = 101, max_spend: float | None =
     owner = np.repeat(np.arange(n), points)
     grid = steady.subset(owner)
     flat = spend.ravel()
-    frame = pd.DataFrame({"channel": np.array(model.names, dtype=object)[owner],
-                          "spend": flat, "kpi": grid.value(flat),
+    frame = pd.DataFrame({**entry_columns(model.names, model.cells, owner), "spend": flat,
+                          "kpi": grid.value(flat),
                           "marginal_roi": grid.marginal(flat)})
     draws = model.draw_models()
     if draws:
         values = np.array([m.steady_state_curves().subset(owner).value(flat) for m in draws])
+        frame["kpi_p10"], frame["kpi_p90"] = np.percentile(values, [10, 90], axis=0)
+    return frame
+
+
+def channel_curves_frame(model: MediaModel, points: int, reach) -> pd.DataFrame:
+    """A geo model's curve per channel: ``channel,spend,kpi,marginal_roi`` (and the draws'
+    ``kpi_p10,kpi_p90``) at a per-period channel total from 0 to ``reach`` (per channel),
+    spread over the geos as the current spend is (by population where there is none)."""
+    cells = model.cells
+    current = np.nan_to_num(model.current_spend, nan=0.0)
+    weight = np.where(cells.by_channel(current)[cells.channel_index] > 0, current,
+                      [cells.population.get(g, 1.0) for g in cells.geo])
+    weight = weight / cells.by_channel(weight)[cells.channel_index]
+    grid = np.linspace(0.0, 1.0, points)
+    totals = np.asarray(reach, float)[:, None] * grid[None, :]  # (channels, points)
+    spend = totals[cells.channel_index] * weight[:, None]  # (entries, points)
+
+    def summed(curves, method: str, scale=1.0) -> np.ndarray:
+        values = getattr(curves.subset(np.repeat(np.arange(len(model)), points)), method)(
+            spend.ravel()).reshape(spend.shape) * scale
+        return np.array([cells.by_channel(column) for column in values.T]).T
+
+    steady = model.steady_state_curves()
+    frame = pd.DataFrame({
+        "channel": np.repeat(np.array(cells.channels, dtype=object), points),
+        "spend": totals.ravel(), "kpi": summed(steady, "value").ravel(),
+        "marginal_roi": summed(steady, "marginal", weight[:, None]).ravel()})
+    draws = model.draw_models()
+    if draws:
+        values = np.array([summed(m.steady_state_curves(), "value").ravel() for m in draws])
         frame["kpi_p10"], frame["kpi_p90"] = np.percentile(values, [10, 90], axis=0)
     return frame

@@ -58,7 +58,8 @@ class Frontier:
         return None
 
     def to_frame(self) -> pd.DataFrame:
-        """frontier.csv: budget, kpi, roi, marginal_roi, break_even, then spend_<channel>."""
+        """frontier.csv: budget, kpi, roi, marginal_roi, break_even, then spend_<channel> (a
+        geo model's channel totals over its geos)."""
         crossing = self.crossing
         rows = []
         for i, result in enumerate(self.results):
@@ -66,7 +67,9 @@ class Frontier:
             row = {"budget": budget, "kpi": result.total_kpi,
                    "roi": result.total_kpi / budget if budget else np.nan,
                    "marginal_roi": result.multiplier, "break_even": i == crossing}
-            row.update({f"spend_{name}": spend
-                        for name, spend in zip(result.problem.names, result.spend)})
+            cells = result.problem.cells
+            names, spend = ((result.problem.names, result.spend) if cells is None
+                            else (cells.channels, cells.by_channel(result.spend)))
+            row.update({f"spend_{name}": amount for name, amount in zip(names, spend)})
             rows.append(row)
         return pd.DataFrame(rows)

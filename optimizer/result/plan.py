@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from budgetopt.optimizer.model.cells import GeoCells, entry_columns
 from budgetopt.optimizer.result.certificate import Certificate
 
 __all__ = ["PlanResult"]
@@ -18,7 +19,8 @@ class PlanResult:
     ``tail`` is each channel's KPI after the last period from the plan's carryover; it is part
     of ``total_kpi`` only when ``count_carryover`` is set. ``flat_*`` is the even plan: each
     channel's total spread evenly over its active periods. ``guard`` says how the plan was
-    guarded against fitting noise (None: not guarded).
+    guarded against fitting noise (None: not guarded). A geo model's plan keeps its
+    ``cells``: its rows are geo and channel cells.
     """
 
     names: tuple[str, ...]
@@ -34,6 +36,7 @@ class PlanResult:
     notes: tuple[str, ...] = ()
     period: str = "period"
     guard: str | None = None
+    cells: GeoCells | None = None
 
     @property
     def total_kpi(self) -> float:
@@ -53,10 +56,11 @@ class PlanResult:
                 "guard": self.guard}
 
     def to_frame(self) -> pd.DataFrame:
-        """plan.csv: one row per period and channel (period 1-based)."""
+        """plan.csv: one row per period and channel (geo models: per period, geo and channel;
+        period 1-based)."""
         channels, periods = self.spend.shape
         return pd.DataFrame({
             "period": np.repeat(np.arange(1, periods + 1), channels),
             "date": np.repeat(np.array(self.dates, dtype=object), channels),
-            "channel": np.tile(np.array(self.names, dtype=object), periods),
+            **entry_columns(self.names, self.cells, np.tile(np.arange(channels), periods)),
             "spend": self.spend.T.ravel(), "kpi": self.kpi.T.ravel()})

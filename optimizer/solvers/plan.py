@@ -78,7 +78,7 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
     return PlanResult(names=model.names, dates=problem.dates,
                       **plan_outcome(problem, solution.payload),
                       count_carryover=problem.count_carryover, certificate=certificate,
-                      period=model.period)
+                      period=model.period, cells=model.cells)
 
 
 def plan_outcome(problem: PlanProblem, spend: np.ndarray) -> dict:
