@@ -29,3 +29,5 @@ METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS via PuLP)"
 METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS via PuLP)"
 
 METHOD_PLAN = "LP/MILP over periods with adstock dynamics, refined to the gap (HiGHS via PuLP)"
+METHOD_CONCAVE_PLAN = ("LP over periods with adstock dynamics, tangent cuts added to the gap "
+                       "(concave curves; HiGHS, warm-started)")

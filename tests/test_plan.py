@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import plan_budget
+from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN
 from budgetopt.optimizer.errors import InfeasibleError, InputError
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.dynamics import adstock_levels, tail_length
@@ -95,6 +96,7 @@ def test_plan_matches_an_independent_lp_and_keeps_every_rule():
     bound, reference_spend = reference_plan(model, budget, periods, multipliers, caps,
                                             pacing=[(1, 2, 0.3, 0.5)])
     reference_kpi = direct_kpi(model, reference_spend, multipliers)
+    assert result.certificate.method == METHOD_CONCAVE_PLAN  # concave: the one-LP planner
     assert direct_kpi(model, result.spend, multipliers) == pytest.approx(result.kpi.sum())
     assert result.kpi.sum() >= reference_kpi * (1 - 1e-4)
     assert result.kpi.sum() <= bound * (1 + 1e-6)
@@ -206,3 +208,18 @@ def test_seasonality_file(tmp_path):
         read_seasonality(path, ("a",), 4)
     assert "line 2, column 'period'" in str(caught.value)
     assert "line 3, column 'multiplier'" in str(caught.value)
+
+
+@pytest.mark.parametrize("carryover", [False, True])
+def test_both_planners_agree_on_a_concave_plan(carryover):
+    """The one-LP planner of concave plans and the general (PuLP) planner on the same plan (a
+    minimum commitment that does not bind sends it to the general one): the same KPI."""
+    model = small_model()
+    concave = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(RULES, "r"),
+                          count_carryover=carryover)
+    committed = {**RULES, "channels": {**RULES["channels"], "b": {"min_if_on": 1.0}}}
+    general = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(committed, "r"),
+                          count_carryover=carryover)
+    assert (concave.certificate.method, general.certificate.method) == (METHOD_CONCAVE_PLAN,
+                                                                       METHOD_PLAN)
+    assert concave.total_kpi == pytest.approx(general.total_kpi, rel=3e-4)

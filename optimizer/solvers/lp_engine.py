@@ -29,7 +29,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.result.certificate import relative_gap
 
 __all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver",
-           "term_row"]
+           "new_highs", "term_row", "MAX_CUT_RISE"]
 
 INITIAL_TANGENTS = 12
 # HiGHS rejects a row with a coefficient above its large_matrix_value (1e15), PuLP then misreads
@@ -51,6 +51,16 @@ def _silence_highs_banner() -> None:
         os.dup2(sink.fileno(), 1)
         stack.callback(os.dup2, saved, 1)
         highspy.Highs()
+
+
+def new_highs():
+    """An empty, silent HiGHS model (highspy), for solvers that build their rows as arrays."""
+    import highspy
+
+    _silence_highs_banner()
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 def make_solver(time_limit: float | None = None, gap: float = 1e-9):

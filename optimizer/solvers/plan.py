@@ -16,13 +16,14 @@ import time
 
 import numpy as np
 import pulp
-from budgetopt.optimizer.constants import METHOD_PLAN
+from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem, spread
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
+from budgetopt.optimizer.solvers.concave_plan import applies, solve_concave_plan
 from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message, named_rules
 from budgetopt.optimizer.solvers.lp_engine import (
     CurveTerms,
@@ -50,6 +51,7 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
     model, periods = problem.model, problem.periods
     tail = tail_length(model) if problem.count_carryover else 0
     terms, expression_of = _terms(problem, tail)
+    scale = problem.totals.scale
 
     def build(lp, add_terms, skip=frozenset()):
         spend = _spend_variables(lp, problem)
@@ -66,13 +68,16 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         return kpi.sum() + carried.sum(), values, x
 
     deadline = started + settings.time_limit
-    scale = problem.totals.scale
-    solution = solve_certified(PiecewiseModel(terms), build, evaluate,
-                               gap_tolerance=settings.gap_tolerance,
-                               time_limit=settings.time_limit, scale=scale)
+    if applies(problem):
+        method, solution = METHOD_CONCAVE_PLAN, solve_concave_plan(
+            problem, gap_tolerance=settings.gap_tolerance, time_limit=settings.time_limit)
+    else:
+        method, solution = METHOD_PLAN, solve_certified(
+            PiecewiseModel(terms), build, evaluate, gap_tolerance=settings.gap_tolerance,
+            time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
-    certificate = certify(METHOD_PLAN, solution.value, solution.bound, settings.gap_tolerance,
+    certificate = certify(method, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=solution.rounds, effort_label="refinement round(s)",
                           seconds=time.perf_counter() - started)
     return PlanResult(names=model.names, dates=problem.dates,
