@@ -1,6 +1,7 @@
 """Benchmarks: the rule-aware engine (constrained.py), the per-period planner (plan.py), fits of
 the peer datasets with their parts' times (peer_data.py), the report (report.py), scenario cases
-and bootstrap draws here vs local processes vs a Dask cluster (cluster.py), then budgetopt's
+and bootstrap draws here vs local processes vs a Dask cluster (cluster.py), geo models per cell
+beside the national answer (regions.py), then budgetopt's
 separable solver vs scipy SLSQP (the method PyMC-Marketing and LightweightMMM use) on the same
 seeded instances.
 
@@ -25,6 +26,7 @@ import constrained
 import numpy as np
 import peer_data
 import plan
+import regions
 import report
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import AllocationProblem
@@ -159,7 +161,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
     parser.add_argument("--only", choices=["separable", "constrained", "plan", "fit",
-                                           "report", "cluster"],
+                                           "report", "cluster", "regions"],
                         help="run one section only")
     args = parser.parse_args()
     for name, section in (("constrained", constrained), ("plan", plan)):
@@ -176,7 +178,10 @@ def main():
     if args.only in (None, "cluster"):
         cluster.run(cases=200 if args.quick else 2000, draws=20 if args.quick else 200)
         print()
-    if args.only in ("constrained", "plan", "fit", "report", "cluster"):
+    if args.only in (None, "regions"):
+        regions.run()
+        print()
+    if args.only in ("constrained", "plan", "fit", "report", "cluster", "regions"):
         return
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.adstock import steady_state_scale
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem
@@ -24,7 +25,7 @@ from budgetopt.optimizer.solvers.lp_engine import MAX_CUT_RISE, new_highs
 
 __all__ = ["ConcavePlan", "solve_concave_plan", "applies"]
 
-FIRST_TANGENTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)  # initial tangent points, as multiples of
+FIRST_TANGENTS = (0.5, 1.0, 2.0)  # initial tangent points, as multiples of
 # the level the current spend keeps up (where the answer usually is)
 MAX_ROUNDS = 200
 
@@ -56,8 +57,11 @@ def solve_concave_plan(problem: PlanProblem, *, gap_tolerance: float, time_limit
     while rounds < MAX_ROUNDS:
         rounds += 1
         if not lp.solve(max(deadline - time.perf_counter(), 1.0)):
-            if best is None:
+            if best is None and lp.infeasible:
                 return None
+            if best is None:
+                raise SolverError(f"the plan's LP stopped ({lp.status.name}) before finding any "
+                                  f"plan; raise the time limit (now {time_limit:g} s).")
             break
         bound = min(bound, lp.objective)
         spend = lp.spend()
@@ -136,6 +140,9 @@ class _PlanLP:
         every = np.arange(n_y)
         for multiple in FIRST_TANGENTS:
             self._add_cuts(every, np.clip(self.low + multiple * steady, self.low, self.high))
+        # where a curve is vertical at the answer (Hill s < 1 at 0) the next tangent goes this
+        # far right of it, halved each time: the bound's excess there shrinks geometrically
+        self.foot = np.maximum(FIRST_TANGENTS[0] * steady, 1e-12)
 
     # --- rows ------------------------------------------------------------------------------
     def _add_rows(self, lower, upper, starts, index, value) -> None:
@@ -207,6 +214,13 @@ class _PlanLP:
         return self.status == highspy.HighsModelStatus.kOptimal
 
     @property
+    def infeasible(self) -> bool:
+        import highspy
+
+        return self.status in (highspy.HighsModelStatus.kInfeasible,
+                               highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+    @property
     def objective(self) -> float:
         return -float(self.highs.getInfo().objective_function_value)
 
@@ -226,4 +240,8 @@ class _PlanLP:
         bound = np.asarray(self.highs.getSolution().col_value)[self.n_x + self.n_y:]
         excess = bound - self.curves.value(levels)
         loose = np.flatnonzero(excess > gap_tolerance * 1e-3 * self.scale / self.n_y)
-        return self._add_cuts(loose, levels[loose])
+        points = levels[loose]
+        vertical = ~np.isfinite(self.curves.subset(loose).marginal(points))
+        self.foot[loose[vertical]] /= 2
+        points[vertical] += self.foot[loose[vertical]]
+        return self._add_cuts(loose, np.minimum(points, self.high[loose]))
