@@ -68,7 +68,9 @@ def run(bootstrap: int = 50) -> None:
         fit = model.fit
         controls = spec["controls"]
         named = ", ".join(controls) if len(controls) <= 4 else f"{len(controls)} columns"
-        print(f"\n## {label}: {len(history)} weeks, {len(model)} channels, controls {named}")
+        cells = f" ({len(model)} geo x channel cells)" if model.cells else ""
+        print(f"\n## {label}: {len(history)} weeks, {len(fit.channels)} channels{cells}, "
+              f"controls {named}")
         geo = f" national, {fit.r2_geo:.3f} per geo-week" if fit.geos else ""
         print(f"R² {fit.r2:.3f}{geo}, MAPE {100 * fit.mape:.1f}%, NRMSE {fit.nrmse:.3f}, "
               f"CV NRMSE {fit.holdout_nrmse:.3f}, Fourier order "
