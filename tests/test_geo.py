@@ -101,12 +101,22 @@ def test_geo_rules_need_a_geo_model(tmp_path):
 
 
 def test_infeasible_totals_are_explained_by_geo_and_channel(model):
-    rules = constraints_from_dict({"channels": {"tv": {"min": 400}},
-                                   "geos": {"north": {"max": 10}, "south": {"max": 10},
-                                            "east": {"max": 10}, "west": {"max": 10}}}, "c")
+    rules = constraints_from_dict({"channels": {"tv": {"min": 300}},
+                                   "geos": {"north": {"max": 50}, "south": {"max": 50},
+                                            "east": {"max": 50}},
+                                   "cells": {"west": {"tv": {"max": 100}}}}, "c")
     with pytest.raises(InfeasibleError) as error:
         allocate(model, 500.0, constraints=rules)
-    assert "tv, all geos" in str(error.value) or "geo " in str(error.value)
+    lines = str(error.value).splitlines()[1:]
+    assert lines == ["  - group 'tv, all geos' min/max: >= 300.00",
+                     "  - group 'geo north' min/max: <= 50.00",
+                     "  - group 'geo south' min/max: <= 50.00",
+                     "  - group 'geo east' min/max: <= 50.00",
+                     "  - channel 'west/tv' max: <= 100.00"]
+    rules = constraints_from_dict({"channels": {"tv": {"min": 400, "max_change": 0.1}}}, "c")
+    with pytest.raises(InfeasibleError, match=r"tv, all geos: its minimum 400.00 is above its "
+                                              r"maximum [\d.,]+ once max_change"):
+        allocate(model, 500.0, constraints=rules)
 
 
 def test_a_curves_csv_with_geos_is_checked_row_by_row(tmp_path):
@@ -210,3 +220,16 @@ def test_every_verb_writes_the_geo_column(model, tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "r.html").read_text()
     assert "Per geo, over its channels" in page
+
+
+@pytest.mark.cli
+def test_a_bad_geo_rule_exits_1_naming_it_and_writes_nothing(tmp_path):
+    path = tmp_path / "curves.csv"
+    geo_curves().to_csv(path, index=False)
+    rules = tmp_path / "c.toml"
+    rules.write_text("[geos.sout]\nmax = 100\n")
+    result = run("optimize", str(path), "--constraints", str(rules), "--out",
+                 str(tmp_path / "a.csv"))
+    assert result.exit_code == 1
+    assert "[geos.sout]: the model has no geo 'sout'; did you mean 'south'" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "a.csv").exists()
