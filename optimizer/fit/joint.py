@@ -156,6 +156,7 @@ class JointFitter:
         self.shape_ = kpi.shape
         self.days_ = (history.dates - history.dates[0]).days.to_numpy(float)
         self.control_names_ = [] if history.controls is None else list(history.controls.columns)
+        self.geos_ = panel.geos
         self.effectiveness_ = None  # geos x channels, set by pool_geos
         self.screening_ = np.column_stack([  # linear stand-in for the media
             geometric_adstock(self.x_[:, :, c], SCREENING_DECAY).ravel()
@@ -433,17 +434,16 @@ class JointFitter:
         alternated ``rounds`` times with a refit of the curves that lets each geo's media
         columns carry its effectiveness (so the national curves are not bent by geos that
         differ); the effects returned are those of the final curves."""
-        geos = tuple(f"geo{g}" for g in range(self.shape_[0]))
         everything = np.ones(len(self.y_), bool)
         for round_ in range(rounds + 1):
             base = self.baseline_.shape[1]
             unit = (self._unit_media(self.layout_, self.theta_) * self.coef_[base:]).reshape(
                 *self.shape_, self.n_channels_)
-            current = np.ones(unit.shape[::2]) if self.effectiveness_ is None \
-                else self.effectiveness_
+            current = (np.ones((self.shape_[0], self.n_channels_))
+                       if self.effectiveness_ is None else self.effectiveness_)
             explained = ((current - 1)[:, None, :] * unit).sum(axis=2)  # by today's effects
             effects = pool_geo_effects((self.y_ - self.fitted_).reshape(self.shape_)
-                                       + explained, unit, geos, self.channels_)
+                                       + explained, unit, self.geos_, self.channels_)
             if round_ == rounds:
                 return effects
             self.effectiveness_ = effects.effectiveness

@@ -152,7 +152,6 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
                            "across geos (empirical Bayes)"}))
     if not is_panel:
         return replace(model, fit=report)
-    effects = replace(effects, geos=history.panel.geos)
     return geo_model(replace(model, fit=replace(report, geo_effects=effects)), history.panel,
                      effects, seed=seed)
 
