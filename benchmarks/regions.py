@@ -33,9 +33,12 @@ FAMILIES = np.array(["hill", "exponential", "logistic", "log"])
 MERIDIAN = Path(__file__).resolve().parent / "data" / "meridian_geo_media.csv"
 
 
-def geo_curves(geos: int, channels: int, seed: int, decay: bool = False) -> pd.DataFrame:
+def geo_curves(geos: int, channels: int, seed: int, decay: bool = False,
+               history: bool = False) -> pd.DataFrame:
     """A curves table with a geo column: national curves at each geo's population share,
-    times the geo's effectiveness (uniform within ±35 %), current spend near the share."""
+    times the geo's effectiveness (uniform within ±35 %), current spend near the share; with
+    ``history``, each cell's largest per-period spend in its history at 1.6x its current
+    (a fitted geo model always knows it, and holds each cell there by default)."""
     rng = np.random.default_rng(seed)
     families = FAMILIES[np.arange(channels) % 4]
     share = np.repeat(rng.uniform(1e5, 2e6, geos), channels)
@@ -54,15 +57,18 @@ def geo_curves(geos: int, channels: int, seed: int, decay: bool = False) -> pd.D
         * rng.lognormal(0, 0.2, geos * channels)})
     if decay:
         frame["decay"] = tile(national["decay"])
+    if history:
+        frame["observed_max"] = 1.6 * frame["current_spend"]
     return frame
 
 
 def national_curves(frame: pd.DataFrame) -> pd.DataFrame:
     """The national curve of each channel: its cells' curves as if every geo were as effective
     per head as the nation (beta and k summed over the geos)."""
-    sums = frame.groupby("channel", sort=False)[["beta", "k", "current_spend"]].sum()
+    summed = [c for c in ("beta", "k", "current_spend", "observed_max") if c in frame.columns]
+    sums = frame.groupby("channel", sort=False)[summed].sum()
     first = frame.drop_duplicates("channel").set_index("channel")
-    return first.drop(columns=["geo", "beta", "k", "current_spend"]).join(sums).reset_index()
+    return first.drop(columns=["geo", *summed]).join(sums).reset_index()
 
 
 def total_caps(frame: pd.DataFrame) -> str:
@@ -102,7 +108,13 @@ def allocation_run(geos: int = 1000, channels: int = 20) -> None:
 
 
 def plan_run(geos: int = 200, channels: int = 10, weeks: int = 13, time_limit: float = 60):
-    frame = geo_curves(geos, channels, seed=1, decay=True)
+    for history in (True, False):
+        print(f"cells held at the largest spend their history shows: {history}")
+        plan_case(geo_curves(geos, channels, seed=1, decay=True, history=history), weeks,
+                  time_limit)
+
+
+def plan_case(frame: pd.DataFrame, weeks: int, time_limit: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         frame.to_csv(Path(folder) / "geo.csv", index=False)
         national_curves(frame).to_csv(Path(folder) / "national.csv", index=False)

@@ -28,6 +28,10 @@ __all__ = ["ConcavePlan", "solve_concave_plan", "applies"]
 FIRST_TANGENTS = (0.5, 1.0, 2.0)  # initial tangent points, as multiples of
 # the level the current spend keeps up (where the answer usually is)
 MAX_ROUNDS = 200
+CUT_SHARE = 1.0  # a round cuts the terms whose excess is above this share of the mean excess
+INTERIOR_FIRST = 5000  # from this many curve terms the first LP is solved by interior point
+# (8x faster than the dual simplex from scratch at 26,000 terms); its crossover leaves the basis
+# that each later round's dual simplex starts from
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class _PlanLP:
         self.n_x, self.n_y = self.channels * self.periods, self.channels * horizon
 
         self.highs = new_highs()
+        self._rounds = 0
         inf = highspy.kHighsInf
         self.inf = inf
         n_x, n_y = self.n_x, self.n_y
@@ -209,6 +214,10 @@ class _PlanLP:
 
         # HiGHS's time limit counts all of this instance's runs
         self.highs.setOptionValue("time_limit", self.highs.getRunTime() + float(time_limit))
+        first = self._rounds == 0
+        self.highs.setOptionValue("solver", "ipm" if first and self.n_y >= INTERIOR_FIRST
+                                  else "simplex")
+        self._rounds += 1
         self.highs.run()
         self.status = self.highs.getModelStatus()
         return self.status == highspy.HighsModelStatus.kOptimal
@@ -239,7 +248,10 @@ class _PlanLP:
         """Tangents at the answer's levels where the LP's bound exceeds the curve there."""
         bound = np.asarray(self.highs.getSolution().col_value)[self.n_x + self.n_y:]
         excess = bound - self.curves.value(levels)
-        loose = np.flatnonzero(excess > gap_tolerance * 1e-3 * self.scale / self.n_y)
+        # the terms that hold most of the gap: above the mean excess (CUT_SHARE), which leaves
+        # each LP smaller than a cut at every term would (and at least the tolerance's floor)
+        floor = gap_tolerance * 1e-3 * self.scale / self.n_y
+        loose = np.flatnonzero(excess > max(floor, CUT_SHARE * excess.clip(0).mean()))
         points = levels[loose]
         vertical = ~np.isfinite(self.curves.subset(loose).marginal(points))
         self.foot[loose[vertical]] /= 2
