@@ -91,7 +91,6 @@ class _PlanLP:
         self.channels, self.periods = problem.caps.shape
         self.tail = tail_length(model) if problem.count_carryover else 0
         horizon = self.periods + self.tail
-        self.horizon = horizon
         kernel = model.adstock_kernel(horizon)
         carry = model.carry(horizon)
         multipliers = np.hstack([problem.multipliers, np.ones((self.channels, self.tail))])
@@ -104,18 +103,17 @@ class _PlanLP:
         self.low, self.high = self.carry, highs.ravel()
         self.scale = problem.totals.scale
         # term (c, h): its level is carry + sum over s <= h of kernel[c, h - s] x[c, s]
-        term_rows, term_cols, term_values = [], [], []
+        term_cols, term_values = [], []
         for c in range(self.channels):
             for h in range(horizon):
                 s = np.arange(min(h + 1, self.periods))
                 weights = kernel[c, h - s]
                 keep = weights != 0
-                term_rows.append(np.full(keep.sum(), c * horizon + h))
                 term_cols.append(c * self.periods + s[keep])
                 term_values.append(weights[keep])
         self.term_cols = np.concatenate(term_cols)
         self.term_values = np.concatenate(term_values)
-        self.term_counts = np.array([len(r) for r in term_rows])
+        self.term_counts = np.array([len(columns) for columns in term_cols])
         self.n_x, self.n_y = self.channels * self.periods, self.channels * horizon
 
         self.highs = new_highs()
