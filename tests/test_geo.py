@@ -220,6 +220,7 @@ def test_every_verb_writes_the_geo_column(model, tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "r.html").read_text()
     assert "Per geo, over its channels" in page
+    assert "12 cells (4 geos x 3 channels), KPI" in page
 
 
 @pytest.mark.cli

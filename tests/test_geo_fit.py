@@ -71,7 +71,17 @@ def test_geo_panel_through_the_cli(tmp_path):
         "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "per geo and period (8 geos, a week effect shared by all)" in result.output
-    assert read_model(out).fit.r2_geo > 0.5
+    assert "geos whose effectiveness differs most from the national curve" in result.output
+    assert "40 cells (8 geos x 5 channels)" in result.output
+    model = read_model(out)
+    assert model.fit.r2_geo > 0.5
+    effects = model.fit.geo_effects
+    assert effects.effectiveness.shape == (8, 5) and effects.geos == model.cells.geos
+    assert np.all(effects.sd > 0) and np.all(effects.spread >= 0)
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", str(out), "--out", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "Effectiveness per geo and channel" in report.read_text()
 
 
 @pytest.mark.parametrize("change,message", [

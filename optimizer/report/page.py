@@ -61,8 +61,11 @@ def write_report(inputs: ReportInputs, path) -> None:
 
 def render_report(inputs: ReportInputs) -> str:
     model = inputs.model
+    cells = model.cells
+    size = (f"{len(model)} channels" if cells is None else f"{len(model)} cells "
+            f"({len(cells.geos)} geos x {len(cells.channels)} channels)")
     parts = [f"<h1>budgetopt report: {html.escape(model.kpi_name)}</h1>",
-             f"<p class='muted'>{len(model)} channels, KPI {html.escape(model.kpi_name)} "
+             f"<p class='muted'>{size}, KPI {html.escape(model.kpi_name)} "
              f"({html.escape(model.kpi_type)}), per {html.escape(model.period)}</p>"]
     parts += _allocation_sections(inputs)
     parts += _curves_section(inputs)
@@ -208,10 +211,27 @@ def _fit_section(inputs: ReportInputs) -> list[str]:
         figure.update_layout(title="Actual and fitted KPI: baseline and each channel's "
                                    "contribution", yaxis_tickformat=",.0f")
         parts.append(_figure(figure, height=420))
+    if report.geo_effects is not None:
+        parts += _geo_effects(report.geo_effects)
     if report.warnings:
         parts.append("<ul>" + "".join(f"<li class='warning'>{html.escape(w)}</li>"
                                       for w in report.warnings) + "</ul>")
     return parts
+
+
+def _geo_effects(effects) -> list[str]:
+    """Each geo's effectiveness per channel (1 = the national curve per head), with its sd."""
+    figure = go.Figure(go.Heatmap(
+        z=effects.effectiveness, x=list(effects.channels), y=list(effects.geos),
+        customdata=effects.sd, zmid=1.0, colorscale="RdBu",
+        hovertemplate="%{y}, %{x}: %{z:.2f} ± %{customdata:.2f}<extra></extra>"))
+    figure.update_layout(title="Effectiveness per geo and channel (1 = the national curve per "
+                               "head; partially pooled, hover for the posterior sd)")
+    spread = ", ".join(f"{html.escape(c)} ±{100 * v:.0f}%"
+                       for c, v in zip(effects.channels, effects.spread))
+    return [_figure(figure, height=max(320, 22 * len(effects.geos) + 140)),
+            f"<p>How much the geos differ per channel (the pooling strength the data "
+            f"support): {spread}.</p>"]
 
 
 def _frontier_section(inputs: ReportInputs) -> list[str]:
