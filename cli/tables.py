@@ -309,8 +309,7 @@ def plan_table(result) -> str:
     if cells is None:
         names, spend = result.names, result.spend
     else:  # a geo plan: channel totals over the geos per period, then the geos' totals
-        names, spend = cells.channels, np.array([cells.by_channel(column)
-                                                 for column in result.spend.T]).T
+        names, spend = cells.channels, cells.by_channel(result.spend)
     rows = [[name, *[compact(v) for v in spend[c]], money(spend[c].sum())]
             for c, name in enumerate(names)]
     footer = ["total", *[compact(v) for v in result.spend.sum(axis=0)],
@@ -318,7 +317,7 @@ def plan_table(result) -> str:
     tables = ["spend per period" + (":" if cells is None else ", per channel over all geos:"),
               format_table(header, rows, footer)]
     if cells is not None:
-        by_geo = np.array([cells.by_geo(column) for column in result.spend.T]).T
+        by_geo = cells.by_geo(result.spend)
         order = np.argsort(-by_geo.sum(axis=1))[:GEO_PLAN_ROWS]
         shown = (f" ({len(order)} of {len(cells.geos):,} geos: the largest)"
                  if len(cells.geos) > len(order) else "")

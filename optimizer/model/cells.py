@@ -65,13 +65,19 @@ class GeoCells:
         return np.flatnonzero(self.channel_index == self.channels.index(channel))
 
     def by_channel(self, values) -> np.ndarray:
-        """Per-entry values summed per channel (in :attr:`channels` order)."""
-        return np.bincount(self.channel_index, np.asarray(values, float),
-                           minlength=len(self.channels))
+        """Per-entry values (first axis: entries) summed per channel, in :attr:`channels` order."""
+        return _summed(self.channel_index, values, len(self.channels))
 
     def by_geo(self, values) -> np.ndarray:
-        """Per-entry values summed per geo (in :attr:`geos` order)."""
-        return np.bincount(self.geo_index, np.asarray(values, float), minlength=len(self.geos))
+        """Per-entry values (first axis: entries) summed per geo, in :attr:`geos` order."""
+        return _summed(self.geo_index, values, len(self.geos))
+
+
+def _summed(owner: np.ndarray, values, groups: int) -> np.ndarray:
+    values = np.asarray(values, float)
+    total = np.zeros((groups, *values.shape[1:]))
+    np.add.at(total, owner, values)
+    return total
 
 
 def entry_columns(names, cells: GeoCells | None, owner=None) -> dict[str, np.ndarray]:

@@ -67,7 +67,7 @@ def channel_curves_frame(model: MediaModel, points: int, reach) -> pd.DataFrame:
     def summed(curves, method: str, scale=1.0) -> np.ndarray:
         values = getattr(curves.subset(np.repeat(np.arange(len(model)), points)), method)(
             spend.ravel()).reshape(spend.shape) * scale
-        return np.array([cells.by_channel(column) for column in values.T]).T
+        return cells.by_channel(values)
 
     steady = model.steady_state_curves()
     frame = pd.DataFrame({
