@@ -31,3 +31,5 @@ METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS v
 METHOD_PLAN = "LP/MILP over periods with adstock dynamics, refined to the gap (HiGHS via PuLP)"
 METHOD_CONCAVE_PLAN = ("LP over periods with adstock dynamics, tangent cuts added to the gap "
                        "(concave curves; HiGHS, warm-started)")
+METHOD_SHAPED_PLAN = ("LP over periods with adstock dynamics, spatial branch-and-bound on the "
+                      "S-curves' levels and tangent cuts to the gap (HiGHS, warm-started)")

@@ -5,14 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import plan_budget
-from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN
+from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN, METHOD_SHAPED_PLAN
 from budgetopt.optimizer.errors import InfeasibleError, InputError
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.dynamics import adstock_levels, tail_length
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.scenarios.seasonality import read_seasonality
-from scipy.optimize import linprog
+from scipy.optimize import linprog, minimize
 
 
 def small_model(families=("log", "exponential", "hill"), s=(1.0, 1.0, 0.7),
@@ -223,3 +223,62 @@ def test_both_planners_agree_on_a_concave_plan(carryover):
     assert (concave.certificate.method, general.certificate.method) == (METHOD_CONCAVE_PLAN,
                                                                        METHOD_PLAN)
     assert concave.total_kpi == pytest.approx(general.total_kpi, rel=3e-4)
+
+
+def brute_force_plan(model, budget, periods, multipliers, steps=12):
+    """The best plan on a grid of budget / ``steps`` per cell, polished by SLSQP from the ten
+    best grid points: (KPI, spend), by the written-out recursion of :func:`direct_kpi`."""
+    cells = len(model) * periods
+    # every way to put ``steps`` equal parts of the budget into ``cells`` cells
+    grid = [np.zeros(0, int)]
+    for _ in range(cells - 1):
+        grid = [np.append(g, k) for g in grid for k in range(steps + 1 - g.sum())]
+    grid = np.array([np.append(g, steps - g.sum()) for g in grid]) * budget / steps
+    values = np.array([direct_kpi(model, g.reshape(len(model), periods), multipliers)
+                       for g in grid])
+    best_value, best_spend = -np.inf, None
+    for start in grid[np.argsort(-values)[:10]]:
+        polished = minimize(lambda x: -direct_kpi(model, x.reshape(len(model), periods),
+                                                  multipliers), start, method="SLSQP",
+                            bounds=[(0, budget)] * cells,
+                            constraints=[{"type": "eq", "fun": lambda x: x.sum() - budget}])
+        value = -polished.fun if polished.success else -np.inf
+        for candidate, score in ((polished.x, value), (start, direct_kpi(
+                model, start.reshape(len(model), periods), multipliers))):
+            if score > best_value and abs(candidate.sum() - budget) < 1e-6 * budget:
+                best_value, best_spend = score, candidate.reshape(len(model), periods)
+    return best_value, best_spend
+
+
+def test_s_curve_plan_is_the_global_optimum_by_brute_force():
+    """An S-shaped channel beside a concave one over three weeks: the branch-and-bound plan
+    is as good as the best of a grid search polished by SLSQP, and its bound is above it."""
+    model = small_model(families=("hill", "exponential"), s=(3.0, 1.0), decay=(0.5, 0.3))
+    periods, budget = 3, 180.0
+    multipliers = np.array([[1.0, 1.8, 1.0], [1.0, 1.0, 1.2]])
+    result = plan_budget(model, budget, periods, multipliers=multipliers)
+    reference, _ = brute_force_plan(model, budget, periods, multipliers)
+    assert result.certificate.method == METHOD_SHAPED_PLAN
+    assert direct_kpi(model, result.spend, multipliers) == pytest.approx(result.kpi.sum())
+    assert result.kpi.sum() >= reference * (1 - 1e-4)
+    assert result.certificate.bound >= reference * (1 - 1e-9)
+    assert result.certificate.gap <= 1e-4
+
+
+@pytest.mark.parametrize("carryover", [False, True])
+def test_both_planners_agree_on_an_s_curve_plan(carryover):
+    """The branch-and-bound on levels and the general planner's MILP (a minimum commitment
+    that does not bind sends the plan there) find the same KPI, each within its gap."""
+    model = small_model(s=(1.0, 1.0, 2.5))
+    multipliers = np.ones((3, 6))
+    multipliers[:, 2] = 1.7
+    shaped = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(RULES, "r"),
+                         multipliers=multipliers, count_carryover=carryover)
+    committed = {**RULES, "channels": {**RULES["channels"], "b": {"min_if_on": 1.0}}}
+    general = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(committed, "r"),
+                          multipliers=multipliers, count_carryover=carryover)
+    assert (shaped.certificate.method, general.certificate.method) == (METHOD_SHAPED_PLAN,
+                                                                      METHOD_PLAN)
+    assert shaped.total_kpi == pytest.approx(general.total_kpi, rel=2e-4)
+    assert shaped.certificate.bound >= general.total_kpi * (1 - 1e-9)
+    assert general.certificate.bound >= shaped.total_kpi * (1 - 1e-9)

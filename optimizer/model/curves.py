@@ -428,7 +428,8 @@ def _bracketed_newton(curves: CurveSet, a, f_a, log_lo, log_hi, passes: int = 80
 
     Newton steps on the gap, whose derivative is -f''(c) (c - a), kept inside each channel's
     shrinking bracket (bisection where a step leaves it); a channel is done when its bracket
-    is 1e-15 wide (relative), so the answer is the bisection's, in far fewer passes.
+    is 1e-15 wide (relative), or when a Newton step from the positive side moves less than
+    that (Newton usually converges from one side, so the bracket's far end never moves).
     """
     t = log_hi.copy()
     active = np.arange(t.size)
@@ -441,9 +442,11 @@ def _bracketed_newton(curves: CurveSet, a, f_a, log_lo, log_hi, passes: int = 80
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.log(np.maximum(c + value / (sub.curvature(c) * (c - start)), 1e-300))
         inside = (step > log_lo[active]) & (step < log_hi[active]) & np.isfinite(step)
+        tiny = 1e-15 * np.maximum(1.0, np.abs(log_hi[active]))
+        settled = positive & (np.abs(t[active] - step) <= tiny)
         t[active] = np.where(inside, step, 0.5 * (log_lo[active] + log_hi[active]))
         width = log_hi[active] - log_lo[active]
-        active = active[width > 1e-15 * np.maximum(1.0, np.abs(log_hi[active]))]
+        active = active[(width > tiny) & ~settled]
         if active.size == 0:
             break
     return log_hi

@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 import pulp
-from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN
+from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN, METHOD_SHAPED_PLAN
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem, spread
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
-from budgetopt.optimizer.solvers.concave_plan import applies, solve_concave_plan
+from budgetopt.optimizer.solvers.plan_lp import applies, solve_plan_lp
 from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message, named_rules
 from budgetopt.optimizer.solvers.lp_engine import (
     CurveTerms,
@@ -68,17 +68,23 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         return kpi.sum() + carried.sum(), values, x
 
     deadline = started + settings.time_limit
+    effort_label = "refinement round(s)"
     if applies(problem):
-        method, solution = METHOD_CONCAVE_PLAN, solve_concave_plan(
-            problem, gap_tolerance=settings.gap_tolerance, time_limit=settings.time_limit)
+        solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
+                                 time_limit=settings.time_limit)
+        method = METHOD_SHAPED_PLAN if solution and solution.shaped else METHOD_CONCAVE_PLAN
+        if solution and solution.shaped:
+            effort, effort_label = solution.nodes, "branch-and-bound node(s)"
     else:
         method, solution = METHOD_PLAN, solve_certified(
             PiecewiseModel(terms), build, evaluate, gap_tolerance=settings.gap_tolerance,
             time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
+    if effort_label == "refinement round(s)":
+        effort = solution.rounds
     certificate = certify(method, solution.value, solution.bound, settings.gap_tolerance,
-                          scale=scale, effort=solution.rounds, effort_label="refinement round(s)",
+                          scale=scale, effort=effort, effort_label=effort_label,
                           seconds=time.perf_counter() - started)
     return PlanResult(names=model.names, dates=problem.dates,
                       **plan_outcome(problem, solution.payload),

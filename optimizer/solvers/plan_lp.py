@@ -1,0 +1,478 @@
+"""Plans without commitments: one LP kept in HiGHS, cut until certified, with a spatial
+branch-and-bound on the levels of S-shaped curves.
+
+Each curve term (a channel's curve at its adstocked level in one period) is bounded from above
+by its concave envelope over the level's range: tangents of concave curves, and for an S-curve
+the chord from the range's left end to where the tangent from there touches the curve, then
+tangents. So one LP bounds the plan's KPI from above, and its answer, evaluated on the true
+dynamics, from below. Its rows are built from arrays straight into HiGHS (highspy) rather than
+through PuLP; each round only adds the tangents at the answer's levels where the bound exceeds
+the curve, and re-solves from the previous basis.
+
+With concave curves that LP is the whole story (a convex programme). Where an S-curve's answer
+lies on its chord, the LP's bound there is loose; the search splits that term's level range at
+the answer (branching: two LPs that differ in the term's bounds and chord, each re-solved from
+the basis at hand) and explores the nodes best bound first, until the best plan found is within
+the gap of every open node's bound. The rules are those of the general planner (the budget,
+channel totals, group and ratio rules, pacing, caps and flighting, step changes).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from budgetopt.optimizer.errors import SolverError
+from budgetopt.optimizer.model.adstock import steady_state_scale
+from budgetopt.optimizer.model.dynamics import tail_length
+from budgetopt.optimizer.problem.plan import PlanProblem
+from budgetopt.optimizer.result.certificate import relative_gap
+from budgetopt.optimizer.solvers.lp_engine import MAX_CUT_RISE, new_highs
+
+__all__ = ["PlanSolution", "solve_plan_lp", "applies"]
+
+FIRST_TANGENTS = (0.5, 1.0, 2.0)  # initial tangent points, as multiples of
+# the level the current spend keeps up (where the answer usually is)
+MAX_ROUNDS = 200  # LP rounds of a plan without S-curves (one node)
+NODE_ROUNDS = 25  # cut rounds at one node of the branch-and-bound before it must branch
+CUT_SHARE = 1.0  # a round cuts the terms whose excess is above this share of the mean excess
+INTERIOR_FIRST = 5000  # from this many curve terms the first LP is solved by interior point
+# (8x faster than the dual simplex from scratch at 26,000 terms); its crossover leaves the basis
+# that each later round's dual simplex starts from
+THRESHOLD_PASSES = 60  # bisection passes locating where an S-curve's tangent becomes valid
+
+
+@dataclass(frozen=True)
+class PlanSolution:
+    """The best plan found (``payload``: channels x periods), its true objective, the proven
+    bound, the LP solves it took and the branch-and-bound nodes (1 without S-curves)."""
+
+    payload: np.ndarray
+    value: float
+    bound: float
+    rounds: int
+    nodes: int
+    shaped: bool
+
+
+def applies(problem: PlanProblem) -> bool:
+    """No minimum commitments and no price on spend: the LP (and, for S-curves, branching on
+    levels rather than on binaries) suffices."""
+    totals = problem.totals
+    return bool(not (totals.min_if_on > 0).any() and totals.price == 0)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """Level ranges of the S-curve terms, and the bound of the node that made them."""
+
+    bound: float
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def solve_plan_lp(problem: PlanProblem, *, gap_tolerance: float, time_limit: float
+                  ) -> PlanSolution | None:
+    """The certified plan, or None when the rules admit no plan."""
+    deadline = time.perf_counter() + time_limit
+    lp = _PlanLP(problem)
+    search = _Search(lp, gap_tolerance, deadline, time_limit)
+    search.run(_Node(np.inf, lp.shaped_low.copy(), lp.shaped_high.copy()))
+    if search.best is None:
+        return None
+    value, payload = search.best
+    return PlanSolution(payload, value, max(search.bound(), value), lp.solves, search.nodes,
+                        shaped=len(lp.shaped) > 0)
+
+
+class _Search:
+    """Best-bound-first branch-and-bound over the S-curve terms' level ranges."""
+
+    def __init__(self, lp: _PlanLP, gap_tolerance: float, deadline: float, time_limit: float):
+        self.lp, self.tolerance = lp, gap_tolerance
+        self.deadline, self.time_limit = deadline, time_limit
+        self.best: tuple[float, np.ndarray] | None = None
+        self.closed = -np.inf  # the largest bound of a node closed without reaching the best
+        self.open: list[tuple[float, int, _Node]] = []
+        self.nodes = 0
+        self._order = itertools.count()  # ties in the heap go to the older node
+
+    def bound(self) -> float:
+        top = -self.open[0][0] if self.open else -np.inf
+        return max(self.closed, top)
+
+    def _done(self, bound: float) -> bool:
+        return self.best is not None and relative_gap(bound, self.best[0], self.lp.scale) \
+            <= self.tolerance
+
+    def run(self, root: _Node) -> None:
+        heapq.heappush(self.open, (-root.bound, next(self._order), root))
+        while self.open:
+            bound, _, node = heapq.heappop(self.open)
+            if self._done(-bound):
+                self.closed = max(self.closed, -bound)
+                self.open.clear()
+                break
+            if time.perf_counter() > self.deadline and self.best is not None:
+                heapq.heappush(self.open, (bound, next(self._order), node))
+                break
+            self.nodes += 1
+            for child in self._explore(node):
+                heapq.heappush(self.open, (-child.bound, next(self._order), child))
+
+    def _explore(self, node: _Node) -> list[_Node]:
+        """Solve the node, cutting while cuts pay; return its children (none when closed)."""
+        lp = self.lp
+        lp.set_ranges(node.lo, node.hi)
+        rounds = MAX_ROUNDS if not len(lp.shaped) else NODE_ROUNDS
+        bound = node.bound
+        for _ in range(rounds):
+            if not lp.solve(max(self.deadline - time.perf_counter(), 1.0)):
+                if lp.infeasible:
+                    return []  # no plan within these ranges
+                if self.best is None:
+                    raise SolverError(f"the plan's LP stopped ({lp.status.name}) before finding "
+                                      f"any plan; raise the time limit (now "
+                                      f"{self.time_limit:g} s).")
+                self.closed = max(self.closed, bound)
+                return []
+            bound = min(bound, lp.objective)
+            spend = lp.spend()
+            value, levels = lp.evaluate(spend)
+            if self.best is None or value > self.best[0]:
+                self.best = (value, spend)
+            if self._done(bound):
+                self.closed = max(self.closed, bound)
+                return []
+            excess, chord = lp.excess(levels)
+            on_chord = excess[chord].sum() if chord.any() else 0.0
+            loose = excess[~chord].clip(0).sum()
+            timed_out = time.perf_counter() > self.deadline
+            if timed_out or (on_chord > loose or not lp.cut(levels, excess, chord,
+                                                            self.tolerance)):
+                break
+        if not chord.any() or (excess[chord] <= 0).all() or \
+                time.perf_counter() > self.deadline:
+            self.closed = max(self.closed, bound)
+            return []
+        term = int(np.flatnonzero(chord)[np.argmax(excess[chord])])
+        return lp.split(node, bound, term, levels)
+
+
+class _PlanLP:
+    """Spend x (channels x periods), each curve term's level a and its response bound y, in
+    one HiGHS LP; the S-curve terms' level ranges change from node to node."""
+
+    def __init__(self, problem: PlanProblem):
+        import highspy
+
+        self.problem = problem
+        model = problem.model
+        self.channels, self.periods = problem.caps.shape
+        self.tail = tail_length(model) if problem.count_carryover else 0
+        horizon = self.periods + self.tail
+        kernel = model.adstock_kernel(horizon)
+        carry = model.carry(horizon)
+        multipliers = np.hstack([problem.multipliers, np.ones((self.channels, self.tail))])
+        owner = np.repeat(np.arange(self.channels), horizon)
+        self.curves = model.curves.subset(owner).scaled(1.0, multipliers.ravel())
+        self.carry = carry.ravel()
+        caps = np.hstack([problem.caps, np.zeros((self.channels, self.tail))])
+        highs = carry + np.vstack([np.convolve(caps[c], kernel[c])[:horizon]
+                                   for c in range(self.channels)])
+        self.low, self.high = self.carry, highs.ravel()
+        self.scale = problem.totals.scale
+        # term (c, h): its level is carry + sum over s <= h of kernel[c, h - s] x[c, s]
+        term_cols, term_values = [], []
+        for c in range(self.channels):
+            for h in range(horizon):
+                s = np.arange(min(h + 1, self.periods))
+                weights = kernel[c, h - s]
+                keep = weights != 0
+                term_cols.append(c * self.periods + s[keep])
+                term_values.append(weights[keep])
+        self.term_cols = np.concatenate(term_cols)
+        self.term_values = np.concatenate(term_values)
+        self.term_counts = np.array([len(columns) for columns in term_cols])
+        self.term_of_entry = np.repeat(np.arange(len(term_cols)), self.term_counts)
+        self.n_x, self.n_y = self.channels * self.periods, self.channels * horizon
+
+        self.highs = new_highs()
+        self.solves = 0
+        inf = highspy.kHighsInf
+        self.inf = inf
+        n_x, n_y = self.n_x, self.n_y
+        # columns: spend x, then each term's level a, then its response bound y
+        self.highs.addVars(n_x, np.zeros(n_x), problem.caps.ravel().astype(float))
+        self.highs.addVars(n_y, self.low, self.high)
+        self.highs.addVars(n_y, np.full(n_y, -inf), self.curves.value(self.high))
+        self.highs.changeColsCost(n_y, np.arange(n_x + n_y, n_x + 2 * n_y), -np.ones(n_y))
+        # a - sum(kernel x) = carry: the level named once, so each tangent is a 2-entry row
+        counts = self.term_counts + 1
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        index = np.empty(counts.sum(), np.int64)
+        value = np.empty(counts.sum())
+        index[starts], value[starts] = n_x + np.arange(n_y), 1.0
+        inside = np.setdiff1d(np.arange(counts.sum()), starts)
+        index[inside], value[inside] = self.term_cols, -self.term_values
+        self._add_rows(self.carry, self.carry, starts, index, value)
+        self._add_rules()
+        self._add_shaped_terms()
+        typical = problem.budget / problem.periods / self.channels
+        current = np.where(model.current_spend > 0, model.current_spend, typical)
+        steady = np.repeat(current * steady_state_scale(model.decay, model.normalized,
+                                                        model.peak), horizon)
+        every = np.arange(n_y)
+        for multiple in FIRST_TANGENTS:
+            points = np.clip(self.low + multiple * steady, self.low, self.high)
+            self._add_cuts(every, np.maximum(points, self.chord_end))
+        # where a curve is vertical at the answer (Hill s < 1 at 0) the next tangent goes this
+        # far right of it, halved each time: the bound's excess there shrinks geometrically
+        self.foot = np.maximum(FIRST_TANGENTS[0] * steady, 1e-12)
+
+    # --- rows ------------------------------------------------------------------------------
+    def _add_rows(self, lower, upper, starts, index, value) -> None:
+        lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+        self.highs.addRows(len(lower), lower, upper, len(index), np.asarray(starts, np.int32),
+                           np.asarray(index, np.int32), np.asarray(value, float))
+
+    def _add_rules(self) -> None:
+        """The budget, channel totals, linear rules on totals, pacing and step changes."""
+        problem, totals = self.problem, self.problem.totals
+        periods, inf = self.periods, self.inf
+        rows: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (lo, hi, cols, values)
+        everything = np.arange(self.n_x)
+        rows.append((-inf if totals.budget_is_ceiling else totals.budget, totals.budget,
+                     everything, np.ones(self.n_x)))
+        cells = lambda c: c * periods + np.arange(periods)
+        for c in range(self.channels):
+            low = totals.lower[c] if totals.lower[c] > 0 else -inf
+            high = totals.upper[c] if totals.upper[c] < totals.budget else inf
+            if np.isfinite(low) or np.isfinite(high):
+                rows.append((low, high, cells(c), np.ones(periods)))
+        for rule in totals.rules:
+            columns = np.concatenate([cells(c) for c in rule.index])
+            rows.append((rule.lower if np.isfinite(rule.lower) else -inf,
+                         rule.upper if np.isfinite(rule.upper) else inf, columns,
+                         np.repeat(rule.coef, periods)))
+        for pace in problem.pacing:
+            window = np.concatenate([c * periods + np.arange(pace.first - 1, pace.last)
+                                     for c in range(self.channels)])
+            rows.append((-inf if pace.min_share is None else pace.min_share * totals.budget,
+                         inf if pace.max_share is None else pace.max_share * totals.budget,
+                         window, np.ones(len(window))))
+        for c, limit in enumerate(problem.step):
+            if np.isnan(limit):
+                continue
+            active = problem.caps[c] > 0
+            for t in range(1, periods):
+                if active[t] and active[t - 1]:  # (1 - limit) x[t-1] <= x[t] <= (1 + limit) x[t-1]
+                    pair = np.array([c * periods + t, c * periods + t - 1])
+                    rows.append((-inf, 0.0, pair, np.array([1.0, -(1 + limit)])))
+                    rows.append((0.0, inf, pair, np.array([1.0, -(1 - limit)])))
+        starts = np.cumsum([0, *[len(r[2]) for r in rows[:-1]]])
+        self._add_rows([r[0] for r in rows], [r[1] for r in rows], starts,
+                       np.concatenate([r[2] for r in rows]), np.concatenate([r[3] for r in rows]))
+
+    def _add_shaped_terms(self) -> None:
+        """The S-curve terms (a convex foot inside the level's range) and one chord row each:
+        y <= f(lo) + slope (a - lo) up to where the tangent from lo touches the curve."""
+        self.chord_end = self.curves.tangent_point(self.low).clip(self.low, self.high)
+        self.shaped = np.flatnonzero(~self.curves.is_concave() & (self.chord_end > self.low))
+        self.shaped_low, self.shaped_high = self.low[self.shaped], self.high[self.shaped]
+        self.position = np.full(self.n_y, -1)
+        self.position[self.shaped] = np.arange(len(self.shaped))
+        self.shaped_curves = self.curves.subset(self.shaped)
+        self.chord_rows = self.highs.getNumRow() + np.arange(len(self.shaped))
+        self.range_lo, self.range_hi = self.shaped_low.copy(), self.shaped_high.copy()
+        count = len(self.shaped)
+        self.shaped_end = np.zeros(count)
+        self._touch: dict[tuple[int, float], float] = {}
+        slope, intercept = self._chords(np.arange(count), self.shaped_low, self.shaped_high)
+        index = np.column_stack([self.n_x + self.n_y + self.shaped, self.n_x + self.shaped])
+        self._add_rows(np.full(count, -self.inf), intercept, np.arange(0, 2 * count, 2),
+                       index.ravel(), np.column_stack([np.ones(count), -slope]).ravel())
+        # tangents of S-curves valid only where a term's range starts at or above a threshold
+        self.conditional_rows = np.zeros(0, np.int64)
+        self.conditional_term = np.zeros(0, np.int64)  # position among the shaped terms
+        self.conditional_threshold = np.zeros(0)
+        self.conditional_rhs = np.zeros(0)
+        self.conditional_on = np.zeros(0, bool)
+
+    def _chords(self, which: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Slope and intercept of the chords of shaped terms ``which`` on [lo, hi] (and
+        where each ends, kept in ``shaped_end``)."""
+        curves = self.shaped_curves.subset(which)
+        end = np.minimum(self._tangent_points(which, lo), hi)
+        f_lo, f_end = curves.value(lo), curves.value(end)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(end > lo, (f_end - f_lo) / (end - lo), curves.marginal(lo))
+        slope = np.where(np.isfinite(slope), slope, 0.0)
+        self.shaped_end[which] = end
+        return slope, f_lo - slope * lo
+
+    def _tangent_points(self, which: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """Where the tangent from each (lo, f(lo)) touches shaped term ``which``'s curve,
+        remembered: the search returns to the same range starts again and again."""
+        points = np.array([self._touch.get((k, start), np.nan) for k, start in zip(which, lo)])
+        new = np.flatnonzero(np.isnan(points))
+        if len(new):
+            points[new] = self.shaped_curves.subset(which[new]).tangent_point(lo[new])
+            self._touch.update(zip(zip(which[new], lo[new]), points[new]))
+        return points
+
+    def set_ranges(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Give the S-curve terms these level ranges: column bounds, chords and which of their
+        conditional tangents hold."""
+        changed = np.flatnonzero((lo != self.range_lo) | (hi != self.range_hi))
+        if len(changed):
+            terms = self.shaped[changed]
+            self.highs.changeColsBounds(len(terms), (self.n_x + terms).astype(np.int32),
+                                        lo[changed], hi[changed])
+            self.highs.changeColsBounds(
+                len(terms), (self.n_x + self.n_y + terms).astype(np.int32),
+                np.full(len(terms), -self.inf), self.shaped_curves.subset(changed).value(
+                    hi[changed]))
+            slope, intercept = self._chords(changed, lo[changed], hi[changed])
+            for k, coefficient in zip(changed, slope):
+                self.highs.changeCoeff(int(self.chord_rows[k]), int(self.n_x + self.shaped[k]),
+                                       float(-coefficient))
+            self.highs.changeRowsBounds(len(changed), self.chord_rows[changed].astype(np.int32),
+                                        np.full(len(changed), -self.inf), intercept)
+            self.range_lo, self.range_hi = lo.copy(), hi.copy()
+            self._switch_conditional()
+
+    def _switch_conditional(self) -> None:
+        should = self.range_lo[self.conditional_term] >= self.conditional_threshold
+        flip = np.flatnonzero(should != self.conditional_on)
+        if len(flip):
+            upper = np.where(should[flip], self.conditional_rhs[flip], self.inf)
+            self.highs.changeRowsBounds(len(flip), self.conditional_rows[flip].astype(np.int32),
+                                        np.full(len(flip), -self.inf), upper)
+            self.conditional_on = should
+
+    def _add_cuts(self, terms: np.ndarray, points: np.ndarray) -> int:
+        """y[term] <= f(p) + f'(p) (a[term] - p) at each term's point p (on an S-curve, only
+        where the curve is concave from p on; such a tangent holds where the term's range
+        starts at or above its threshold)."""
+        curves = self.curves.subset(terms)
+        value, slope = curves.value(points), curves.marginal(points)
+        keep = np.isfinite(slope) & (np.abs(slope) * np.maximum(self.high[terms], 1.0)
+                                     < MAX_CUT_RISE) & (points >= curves.inflection())
+        terms, points, value, slope = terms[keep], points[keep], value[keep], slope[keep]
+        if not len(terms):
+            return 0
+        first = self.highs.getNumRow()
+        index = np.column_stack([self.n_x + self.n_y + terms, self.n_x + terms]).ravel()
+        coefficient = np.column_stack([np.ones(len(terms)), -slope]).ravel()
+        rhs = value - slope * points
+        self._add_rows(np.full(len(terms), -self.inf), rhs, np.arange(0, 2 * len(terms), 2),
+                       index, coefficient)
+        position = self.position[terms]
+        shaped = np.flatnonzero(position >= 0)
+        if len(shaped):
+            threshold = self._thresholds(terms[shaped], points[shaped], value[shaped],
+                                         slope[shaped])
+            conditional = threshold > self.low[terms[shaped]]
+            rows = first + shaped[conditional]
+            self.conditional_rows = np.r_[self.conditional_rows, rows]
+            self.conditional_term = np.r_[self.conditional_term, position[shaped[conditional]]]
+            self.conditional_threshold = np.r_[self.conditional_threshold,
+                                               threshold[conditional]]
+            self.conditional_rhs = np.r_[self.conditional_rhs, rhs[shaped[conditional]]]
+            self.conditional_on = np.r_[self.conditional_on, np.ones(len(rows), bool)]
+            self._switch_conditional()
+        return len(terms)
+
+    def _thresholds(self, terms, points, value, slope) -> np.ndarray:
+        """The least range start from which each S-curve tangent lies above its curve: the
+        tangent at p minus the curve rises then falls to 0 at p, so it is non-negative on
+        [threshold, p], found by bisection from the term's lowest level."""
+        curves = self.curves.subset(terms)
+        gap = lambda x: value + slope * (x - points) - curves.value(x)
+        low = self.low[terms].copy()
+        high = points.copy()
+        valid = gap(low) >= 0
+        for _ in range(THRESHOLD_PASSES):
+            middle = 0.5 * (low + high)
+            above = gap(middle) >= 0
+            high = np.where(above, middle, high)
+            low = np.where(above, low, middle)
+        return np.where(valid, self.low[terms], high)
+
+    # --- solving ---------------------------------------------------------------------------
+    def solve(self, time_limit: float) -> bool:
+        import highspy
+
+        # HiGHS's time limit counts all of this instance's runs
+        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + float(time_limit))
+        first = self.solves == 0
+        self.highs.setOptionValue("solver", "ipm" if first and self.n_y >= INTERIOR_FIRST
+                                  else "simplex")
+        self.solves += 1
+        self.highs.run()
+        self.status = self.highs.getModelStatus()
+        return self.status == highspy.HighsModelStatus.kOptimal
+
+    @property
+    def infeasible(self) -> bool:
+        import highspy
+
+        return self.status in (highspy.HighsModelStatus.kInfeasible,
+                               highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+    @property
+    def objective(self) -> float:
+        return -float(self.highs.getInfo().objective_function_value)
+
+    def spend(self) -> np.ndarray:
+        values = np.asarray(self.highs.getSolution().col_value)
+        return values[:self.n_x].clip(0).reshape(self.channels, self.periods)
+
+    def evaluate(self, spend: np.ndarray) -> tuple[float, np.ndarray]:
+        """The plan's true objective (each term's curve at its level, carry-out included) and
+        every term's level."""
+        levels = self.carry + np.bincount(self.term_of_entry, self.term_values
+                                          * spend.ravel()[self.term_cols], self.n_y)
+        return float(self.curves.value(levels).sum()), levels
+
+    def excess(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far each term's bound lies above its curve at the answer's level, and which
+        terms lie strictly inside an S-curve's chord (where only branching helps)."""
+        bound = np.asarray(self.highs.getSolution().col_value)[self.n_x + self.n_y:]
+        excess = bound - self.curves.value(levels)
+        chord = np.zeros(self.n_y, bool)
+        if len(self.shaped):
+            at = levels[self.shaped]
+            chord[self.shaped] = (at > self.range_lo) & (at < self.shaped_end)
+        return excess, chord
+
+    def cut(self, levels: np.ndarray, excess: np.ndarray, chord: np.ndarray,
+            gap_tolerance: float) -> int:
+        """Tangents at the answer's levels where the LP's bound exceeds the curve there (off
+        the S-curves' chords)."""
+        # the terms that hold most of the gap: above the mean excess (CUT_SHARE), which leaves
+        # each LP smaller than a cut at every term would (and at least the tolerance's floor)
+        floor = gap_tolerance * 1e-3 * self.scale / self.n_y
+        curve_excess = np.where(chord, 0.0, excess)
+        loose = np.flatnonzero(curve_excess > max(floor, CUT_SHARE * curve_excess.clip(0).mean()))
+        points = levels[loose]
+        vertical = ~np.isfinite(self.curves.subset(loose).marginal(points))
+        self.foot[loose[vertical]] /= 2
+        points[vertical] += self.foot[loose[vertical]]
+        return self._add_cuts(loose, np.minimum(points, self.high[loose]))
+
+    def split(self, node: _Node, bound: float, term: int, levels: np.ndarray) -> list[_Node]:
+        """``term``'s level range in two, near its answer's level."""
+        k = int(self.position[term])
+        at = float(levels[term])
+        # halfway between the answer and the chord's middle: a split at the answer alone
+        # leaves one child almost as loose as its parent when the answer is near a range end
+        at = 0.5 * at + 0.25 * (node.lo[k] + float(self.shaped_end[k]))
+        left_hi, right_lo = node.hi.copy(), node.lo.copy()
+        left_hi[k], right_lo[k] = at, at
+        return [_Node(bound, node.lo, left_hi), _Node(bound, right_lo, node.hi)]
