@@ -1,8 +1,9 @@
 """Benchmark of the per-period planner: 20 channels x 13 weeks with pacing and flighting.
 
 Seeded instances: the four concave families (and, in the second set, the first eight
-channels S-shaped Hill curves, shape 1.5-3: issue 14's target), geometric adstock with decay up to 0.7, carry-in, a seasonal peak in weeks 6-8,
-two pacing rules, flighting on every third channel and a step-change limit on two channels.
+channels S-shaped Hill curves, shape 1.5-3: issue 14's target), geometric adstock with decay
+up to 0.7, carry-in, a seasonal peak in weeks 6-8, two pacing rules, flighting on every
+third channel and a step-change limit on two channels (two of the S-shaped ones).
 """
 
 from __future__ import annotations

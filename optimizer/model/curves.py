@@ -23,7 +23,9 @@ PARAMETER_SLOTS = ("beta", "k", "s")  # CurveSet keeps one array per slot, share
 # What floating point can carry through a curve and its derivative (beyond: a units mistake).
 PARAMETER_RANGES = {"beta": (1e-12, 1e15), "k": (1e-9, 1e15), "s": (0.01, 50.0)}
 # What each method takes after its data arguments: the family's own parameters, in order.
+NEWTON_PASSES = 100  # a warm-started marginal solve that has not settled by then has no root
 DATA_ARGUMENTS = {"value": ("x",), "marginal": ("x",), "spend_at_marginal": ("lam", "lo", "hi"),
+                  "spend_at_marginal_from": ("lam", "lo", "hi", "start"),
                   "inflection": (), "is_concave": (), "origin_tangent": (), "curvature": ("x",)}
 
 
@@ -109,6 +111,11 @@ class CurveFamily:
         """
         raise NotImplementedError
 
+    def spend_at_marginal_from(self, lam, lo, hi, start, *params):
+        """:meth:`spend_at_marginal`, where ``start`` is a point near the answer (NaN: none);
+        families solved in closed form ignore it."""
+        return self.spend_at_marginal(lam, lo, hi, *params)
+
     def curve(self, x, **slots):
         """``value`` with parameters given by name; slots the family lacks are ignored."""
         return self.value(x, *(slots[name] for name in self.param_names))
@@ -170,6 +177,73 @@ class Hill(CurveFamily):
                 np.broadcast_to(lam, x.shape)[inside], beta[inside], k[inside], s[inside],
                 hi[inside])
         return np.clip(x, lo, hi)
+
+    def spend_at_marginal_from(self, lam, lo, hi, start, beta, k, s):
+        """Newton on log f'(x) = log lam from ``start`` (moved into [lo, hi]), with no
+        evaluation at the interval's ends: log f' is concave in t and [lo, hi] lies on its
+        decreasing branch, so Newton reaches the root from any start there, and clipping the
+        root to [lo, hi] is the answer. A warm start near the answer (the last multiplier's
+        spend) takes two or three passes."""
+        lam = np.broadcast_to(lam, beta.shape)
+        start = np.clip(start, lo, hi)
+        usable = np.isfinite(start) & (start > 0)
+        if not usable.any():
+            return self.spend_at_marginal(lam, lo, hi, beta, k, s)
+        x = np.array(lo, float)  # a single point (lo = hi) is the answer as it is
+        usable &= lo < hi
+        cold = ~usable & (lo < hi)
+        if cold.any():
+            x[cold] = self.spend_at_marginal(lam[cold], lo[cold], hi[cold], beta[cold],
+                                             k[cold], s[cold])
+        warm = np.flatnonzero(usable)
+        root, settled = self._newton(lam[warm], beta[warm], k[warm], s[warm],
+                                     np.log(start[warm] / k[warm]))
+        x[warm] = np.clip(root, lo[warm], hi[warm])
+        lost = warm[~settled]  # no root on the decreasing branch (lam above every marginal)
+        if lost.size:
+            x[lost] = self.spend_at_marginal(lam[lost], lo[lost], hi[lost], beta[lost],
+                                             k[lost], s[lost])
+        return x
+
+    def _newton(self, lam, beta, k, s, t):
+        """Newton on log f'(t) = log lam from ``t``, each iterate kept left of a point right of
+        the root (a first step from left of the root lands right of it, by concavity, and may
+        land far; from there Newton descends monotonically). Returns x and which channels
+        settled on the decreasing branch.
+
+        log f'(t) - log lam = gap + (s - 1) t - 2 softplus(s t), gap = log(beta s / k / lam);
+        it lies below gap + (s - 1) t and below gap - (s + 1) t, so the root is left of where
+        either line crosses 0 (the ceiling). Each pass computes one exponential per channel
+        and works on the whole arrays until most channels have settled.
+        """
+        gap = np.log(beta * s / k) - np.log(lam)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            small = np.where(s < 1.0, gap / (1.0 - s), np.inf)
+        ceiling = np.minimum(gap / (s + 1.0), small)
+        t = np.minimum(t, ceiling)
+        settled = np.zeros(t.size, bool)
+        active = np.arange(t.size)
+        parts = (gap, s, ceiling)
+        for _ in range(NEWTON_PASSES):
+            g, ss, top = parts
+            tt = t[active]
+            u = ss * tt
+            tail = np.exp(-np.abs(u))
+            residual = g + (ss - 1.0) * tt - 2.0 * (np.maximum(u, 0.0) + np.log1p(tail))
+            share = np.where(u >= 0, 1.0, tail) / (1.0 + tail)  # expit(s t)
+            slope = (ss - 1.0) - 2.0 * ss * share
+            with np.errstate(divide="ignore", invalid="ignore"):
+                moved = np.minimum(tt - residual / slope, top)
+            moved = np.where(np.isfinite(moved), moved, top)
+            t[active] = moved
+            done = (np.abs(moved - tt) <= 1e-14 * (1.0 + np.abs(tt))) & (slope < 0)
+            settled[active[done]] = True
+            keep = ~done
+            active = active[keep]
+            if active.size == 0:
+                break
+            parts = tuple(part[keep] for part in parts)
+        return k * np.exp(t), settled
 
     def _newton_from_right(self, lam, beta, k, s, hi):
         """Solve log f'(x) = log lam on the decreasing branch, starting right of the root.
@@ -380,6 +454,10 @@ class CurveSet:
 
     def spend_at_marginal(self, lam, lo, hi):
         return self._apply("spend_at_marginal", lam, lo, hi)
+
+    def spend_at_marginal_from(self, lam, lo, hi, start):
+        """:meth:`spend_at_marginal`, solved from ``start`` near the answer (NaN: none)."""
+        return self._apply("spend_at_marginal_from", lam, lo, hi, start)
 
     def inflection(self):
         return self._apply("inflection")

@@ -3,11 +3,12 @@
 Adstock links periods: a channel's level is a_t = sum_{s<=t} w_(t-s) x_s + carry_t, with w
 its adstock kernel (geometric: gain * decay^l; delayed: decay^((l - peak)^2)) and carry_t what
 the history's spend still adds, and its response in period t is multiplier_t * curve(a_t).
-Every level is an affine expression of the spend variables, so the plan is solved on the same
-certified piecewise-linear engine as allocations with rules: the in-plan KPI (plus the
+Every level is an affine expression of the spend variables. The in-plan KPI (plus the
 carried-out tail with ``count_carryover``) is maximised under the budget, the channel totals'
 rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing shares, per-period caps,
-flighting and step-change limits.
+flighting and step-change limits. Plans without minimum commitments or a price on spend go
+to the HiGHS LP of :mod:`plan_lp` (tangent cuts; S-curves by branching on their levels); the
+others to the certified piecewise-linear MILP engine that allocations with rules use.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from budgetopt.optimizer.problem.plan import PlanProblem, spread
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
-from budgetopt.optimizer.solvers.plan_lp import applies, solve_plan_lp
 from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message, named_rules
 from budgetopt.optimizer.solvers.lp_engine import (
     CurveTerms,
@@ -31,6 +31,7 @@ from budgetopt.optimizer.solvers.lp_engine import (
     make_solver,
     solve_certified,
 )
+from budgetopt.optimizer.solvers.plan_lp import applies, solve_plan_lp
 from budgetopt.optimizer.solvers.rules import (
     LOWER,
     UPPER,
@@ -68,21 +69,19 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         return kpi.sum() + carried.sum(), values, x
 
     deadline = started + settings.time_limit
-    effort_label = "refinement round(s)"
     if applies(problem):
         solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
                                  time_limit=settings.time_limit)
-        method = METHOD_SHAPED_PLAN if solution and solution.shaped else METHOD_CONCAVE_PLAN
-        if solution and solution.shaped:
-            effort, effort_label = solution.nodes, "branch-and-bound node(s)"
+        shaped = solution is not None and solution.shaped
+        method = METHOD_SHAPED_PLAN if shaped else METHOD_CONCAVE_PLAN
     else:
-        method, solution = METHOD_PLAN, solve_certified(
+        shaped, method, solution = False, METHOD_PLAN, solve_certified(
             PiecewiseModel(terms), build, evaluate, gap_tolerance=settings.gap_tolerance,
             time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
-    if effort_label == "refinement round(s)":
-        effort = solution.rounds
+    effort, effort_label = ((solution.nodes, "branch-and-bound node(s)") if shaped
+                            else (solution.rounds, "refinement round(s)"))
     certificate = certify(method, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=effort, effort_label=effort_label,
                           seconds=time.perf_counter() - started)

@@ -67,11 +67,11 @@ def applies(problem: PlanProblem) -> bool:
 
 @dataclass(frozen=True)
 class _Node:
-    """Level ranges of the S-curve terms, and the bound of the node that made them."""
+    """The bound of the node that made this one, and the level ranges of the S-curve terms
+    it has narrowed (position among the shaped terms -> (lo, hi); the rest keep the root's)."""
 
     bound: float
-    lo: np.ndarray
-    hi: np.ndarray
+    ranges: dict[int, tuple[float, float]]
 
 
 def solve_plan_lp(problem: PlanProblem, *, gap_tolerance: float, time_limit: float
@@ -80,7 +80,7 @@ def solve_plan_lp(problem: PlanProblem, *, gap_tolerance: float, time_limit: flo
     deadline = time.perf_counter() + time_limit
     lp = _PlanLP(problem)
     search = _Search(lp, gap_tolerance, deadline, time_limit)
-    search.run(_Node(np.inf, lp.shaped_low.copy(), lp.shaped_high.copy()))
+    search.run(_Node(np.inf, {}))
     if search.best is None:
         return None
     value, payload = search.best
@@ -126,7 +126,7 @@ class _Search:
     def _explore(self, node: _Node) -> list[_Node]:
         """Solve the node, cutting while cuts pay; return its children (none when closed)."""
         lp = self.lp
-        lp.set_ranges(node.lo, node.hi)
+        lp.set_ranges(node.ranges)
         rounds = MAX_ROUNDS if not len(lp.shaped) else NODE_ROUNDS
         bound = node.bound
         for _ in range(rounds):
@@ -325,9 +325,13 @@ class _PlanLP:
             self._touch.update(zip(zip(which[new], lo[new]), points[new]))
         return points
 
-    def set_ranges(self, lo: np.ndarray, hi: np.ndarray) -> None:
-        """Give the S-curve terms these level ranges: column bounds, chords and which of their
-        conditional tangents hold."""
+    def set_ranges(self, ranges: dict[int, tuple[float, float]]) -> None:
+        """Give the S-curve terms these level ranges (the root's elsewhere): column bounds,
+        chords and which of their conditional tangents hold."""
+        lo, hi = self.shaped_low.copy(), self.shaped_high.copy()
+        if ranges:
+            narrowed = np.fromiter(ranges, int, len(ranges))
+            lo[narrowed], hi[narrowed] = np.array(list(ranges.values())).T
         changed = np.flatnonzero((lo != self.range_lo) | (hi != self.range_hi))
         if len(changed):
             terms = self.shaped[changed]
@@ -343,7 +347,7 @@ class _PlanLP:
                                        float(-coefficient))
             self.highs.changeRowsBounds(len(changed), self.chord_rows[changed].astype(np.int32),
                                         np.full(len(changed), -self.inf), intercept)
-            self.range_lo, self.range_hi = lo.copy(), hi.copy()
+            self.range_lo, self.range_hi = lo, hi
             self._switch_conditional()
 
     def _switch_conditional(self) -> None:
@@ -469,10 +473,9 @@ class _PlanLP:
     def split(self, node: _Node, bound: float, term: int, levels: np.ndarray) -> list[_Node]:
         """``term``'s level range in two, near its answer's level."""
         k = int(self.position[term])
-        at = float(levels[term])
+        lo, hi = node.ranges.get(k, (float(self.shaped_low[k]), float(self.shaped_high[k])))
         # halfway between the answer and the chord's middle: a split at the answer alone
         # leaves one child almost as loose as its parent when the answer is near a range end
-        at = 0.5 * at + 0.25 * (node.lo[k] + float(self.shaped_end[k]))
-        left_hi, right_lo = node.hi.copy(), node.lo.copy()
-        left_hi[k], right_lo[k] = at, at
-        return [_Node(bound, node.lo, left_hi), _Node(bound, right_lo, node.hi)]
+        at = 0.5 * float(levels[term]) + 0.25 * (lo + float(self.shaped_end[k]))
+        return [_Node(bound, {**node.ranges, k: (lo, at)}),
+                _Node(bound, {**node.ranges, k: (at, hi)})]

@@ -84,7 +84,7 @@ class SeparableSolver:
                 continue
             for child in _children(envelope, node.spend):
                 child_node = solve_relaxation(child, problem.budget, problem.price,
-                                              near=node.lam)
+                                              near=node.lam, start=node.spend)
                 if child_node is None:
                     continue
                 if best is not None and child_node.bound - best_value <= self._slack(best_value):
@@ -109,7 +109,7 @@ class SeparableSolver:
             best = None
             for child in _ends(envelope, i):
                 candidate = solve_relaxation(child, problem.budget, problem.price,
-                                             near=node.lam)
+                                             near=node.lam, start=node.spend)
                 if candidate is not None and (best is None or candidate.bound > best[1].bound):
                     best = (child, candidate)
             if best is None:
