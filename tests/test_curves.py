@@ -121,3 +121,21 @@ def test_mixed_families_evaluate_channel_by_channel():
                                  [2.0, 1.0, 1.0])
     np.testing.assert_allclose(curves.value(np.array([1.0, 1.0, 1.0])),
                                [0.5, 2.0 * np.log(2.0), 3.0])
+
+
+@pytest.mark.parametrize("name,params", [c for c in CASES if c.values[0] != "linear"])
+def test_warm_started_marginal_solve_matches_the_cold_one_from_any_start(name, params):
+    """From a start anywhere in [lo, hi] (its ends included) or none, the answer is the cold
+    solve's, also where the answer is an end (lam above or below every marginal there)."""
+    curves = curve(name, params)
+    rng = np.random.default_rng(0)
+    lo = curves.tangent_point(np.zeros(X.size)) + rng.uniform(0, 20, X.size)
+    hi = lo + rng.uniform(0, 300, X.size)
+    top = float(curves.marginal(lo).max())
+    lam = np.exp(rng.uniform(np.log(top) - 6, np.log(top) + 1, X.size))
+    cold = curves.spend_at_marginal(lam, lo, hi)
+    assert ((cold == lo) | (cold == hi)).any() and ((cold > lo) & (cold < hi)).any()
+    for start in (lo + rng.uniform(0, 1, X.size) * (hi - lo), lo, hi, cold * (1 + 1e-3),
+                  np.full(X.size, np.nan)):
+        warm = curves.spend_at_marginal_from(lam, lo, hi, start)
+        np.testing.assert_allclose(warm, cold, rtol=1e-12, atol=1e-12 * hi.max())

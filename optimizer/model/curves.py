@@ -192,6 +192,14 @@ class Hill(CurveFamily):
         x = np.array(lo, float)  # a single point (lo = hi) is the answer as it is
         usable &= lo < hi
         cold = ~usable & (lo < hi)
+        # a start at an end stays there when the marginal there says so (one evaluation)
+        for end, sign in ((hi, 1.0), (lo, -1.0)):  # hi stays if f' >= lam there, lo if <=
+            at_end = np.flatnonzero(usable & (start == end))
+            if at_end.size:
+                marginal = self.marginal(end[at_end], beta[at_end], k[at_end], s[at_end])
+                kept = at_end[sign * (marginal - lam[at_end]) >= 0]
+                x[kept] = end[kept]
+                usable[kept] = False
         if cold.any():
             x[cold] = self.spend_at_marginal(lam[cold], lo[cold], hi[cold], beta[cold],
                                              k[cold], s[cold])

@@ -74,8 +74,11 @@ class Envelope:
             on_curve = self.curves.spend_at_marginal(lam, self.c, hi)
             return np.where(lam >= self.slope, self.a, on_curve)
         # a channel whose chord is at least as steep as lam stays at a: no search for it
+        searched = lam < self.slope
+        if searched.all():
+            return self.curves.spend_at_marginal_from(lam, self.c, hi, start)
         spend = self.a.copy()
-        curve = np.flatnonzero(lam < self.slope)
+        curve = np.flatnonzero(searched)
         spend[curve] = self.curves.subset(curve).spend_at_marginal_from(
             lam, self.c[curve], hi[curve], start[curve])
         return spend
