@@ -96,7 +96,7 @@ def test_plan_matches_an_independent_lp_and_keeps_every_rule():
     bound, reference_spend = reference_plan(model, budget, periods, multipliers, caps,
                                             pacing=[(1, 2, 0.3, 0.5)])
     reference_kpi = direct_kpi(model, reference_spend, multipliers)
-    assert result.certificate.method == METHOD_CONCAVE_PLAN  # concave: the one-LP planner
+    assert result.certificate.method == METHOD_CONCAVE_PLAN  # concave: the LP planner, no branching
     assert direct_kpi(model, result.spend, multipliers) == pytest.approx(result.kpi.sum())
     assert result.kpi.sum() >= reference_kpi * (1 - 1e-4)
     assert result.kpi.sum() <= bound * (1 + 1e-6)
@@ -212,7 +212,7 @@ def test_seasonality_file(tmp_path):
 
 @pytest.mark.parametrize("carryover", [False, True])
 def test_both_planners_agree_on_a_concave_plan(carryover):
-    """The one-LP planner of concave plans and the general (PuLP) planner on the same plan (a
+    """The LP planner on a concave plan and the general (PuLP) planner on the same plan (a
     minimum commitment that does not bind sends it to the general one): the same KPI."""
     model = small_model()
     concave = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(RULES, "r"),
