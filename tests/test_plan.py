@@ -11,6 +11,7 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.dynamics import adstock_levels, tail_length
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.scenarios.seasonality import read_seasonality
 from scipy.optimize import linprog, minimize
 
@@ -282,3 +283,28 @@ def test_both_planners_agree_on_an_s_curve_plan(carryover):
     assert shaped.total_kpi == pytest.approx(general.total_kpi, rel=2e-4)
     assert shaped.certificate.bound >= general.total_kpi * (1 - 1e-9)
     assert general.certificate.bound >= shaped.total_kpi * (1 - 1e-9)
+
+
+def test_an_s_curve_plan_stopped_by_its_time_limit_says_so():
+    """Twelve S-shaped channels pulsing into a seasonal peak, a gap of 1e-9 and one second:
+    the search stops with a plan that keeps every rule, its true KPI and a bound above it."""
+    rng = np.random.default_rng(2)
+    n, periods = 16, 13
+    s = np.where(np.arange(n) < 12, rng.uniform(1.5, 3.0, n), rng.uniform(0.5, 1.0, n))
+    curves = CurveSet.from_lists(["hill"] * n, rng.uniform(5e4, 5e5, n),
+                                 rng.uniform(1e4, 1e5, n), s)
+    model = MediaModel(tuple(f"c{i}" for i in range(n)), curves, rng.uniform(0, 0.7, n),
+                       np.zeros(n, bool), rng.uniform(5e3, 5e4, n), rng.uniform(0, 1e4, n))
+    multipliers = np.ones((n, periods))
+    multipliers[:, 5:8] = 1.4
+    budget = float(model.current_spend.sum() * periods)
+    rules = constraints_from_dict({"pacing": [{"periods": [1, 4], "min_share": 0.25}]}, "r")
+    result = plan_budget(model, budget, periods, constraints=rules, multipliers=multipliers,
+                         settings=SolverSettings(gap_tolerance=1e-9, time_limit=1.0))
+    certificate = result.certificate
+    assert certificate.method == METHOD_SHAPED_PLAN
+    assert certificate.status == "feasible_gap" and certificate.gap > 1e-9
+    assert certificate.bound >= result.total_kpi
+    assert direct_kpi(model, result.spend, multipliers) == pytest.approx(result.kpi.sum())
+    assert result.spend.sum() == pytest.approx(budget, rel=1e-9)
+    assert result.spend[:, :4].sum() >= 0.25 * budget * (1 - 1e-9)
