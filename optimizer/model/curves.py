@@ -22,8 +22,8 @@ FAMILIES: dict[str, CurveFamily] = {}
 PARAMETER_SLOTS = ("beta", "k", "s")  # CurveSet keeps one array per slot, shared by families
 # What floating point can carry through a curve and its derivative (beyond: a units mistake).
 PARAMETER_RANGES = {"beta": (1e-12, 1e15), "k": (1e-9, 1e15), "s": (0.01, 50.0)}
-# What each method takes after its data arguments: the family's own parameters, in order.
 NEWTON_PASSES = 100  # a warm-started marginal solve that has not settled by then has no root
+# What each method takes after its data arguments: the family's own parameters, in order.
 DATA_ARGUMENTS = {"value": ("x",), "marginal": ("x",), "spend_at_marginal": ("lam", "lo", "hi"),
                   "spend_at_marginal_from": ("lam", "lo", "hi", "start"),
                   "inflection": (), "is_concave": (), "origin_tangent": (), "curvature": ("x",)}
@@ -173,9 +173,8 @@ class Hill(CurveFamily):
         x = np.where(at_hi >= lam, hi, lo)
         inside = (at_lo > lam) & (at_hi < lam)
         if np.any(inside):
-            x[inside] = self._newton_from_right(
-                np.broadcast_to(lam, x.shape)[inside], beta[inside], k[inside], s[inside],
-                hi[inside])
+            x[inside] = self._newton(np.broadcast_to(lam, x.shape)[inside], beta[inside],
+                                     k[inside], s[inside], np.log(hi[inside] / k[inside]))[0]
         return np.clip(x, lo, hi)
 
     def spend_at_marginal_from(self, lam, lo, hi, start, beta, k, s):
@@ -252,31 +251,6 @@ class Hill(CurveFamily):
                 break
             parts = tuple(part[keep] for part in parts)
         return k * np.exp(t), settled
-
-    def _newton_from_right(self, lam, beta, k, s, hi):
-        """Solve log f'(x) = log lam on the decreasing branch, starting right of the root.
-
-        log f' is concave in t = log(x / k), so Newton from the right converges monotonically.
-        It starts at the nearest of hi and two points right of the root: log f' lies below
-        C + (s - 1) t and below C - (s + 1) t (C = log(beta s / k)), so the root is left of
-        where either line meets log lam.
-        """
-        target = np.log(lam)
-        gap = np.log(beta * s / k) - target
-        with np.errstate(divide="ignore", invalid="ignore"):
-            small = np.where(s < 1.0, gap / (1.0 - s), np.inf)
-        t = np.minimum(np.log(hi / k), np.minimum(gap / (s + 1.0), small))
-        active = np.arange(t.size)
-        for _ in range(100):
-            b, kk, ss, tt = beta[active], k[active], s[active], t[active]
-            residual = self._log_marginal(tt, b, kk, ss) - target[active]
-            slope = (ss - 1.0) - 2.0 * ss * expit(ss * tt)
-            step = residual / slope
-            t[active] = tt - step
-            active = active[np.abs(step) > 1e-14 * (1.0 + np.abs(tt))]
-            if active.size == 0:
-                break
-        return k * np.exp(t)
 
 
 @register_family
