@@ -75,16 +75,16 @@ class SeparableSolver:
                 break
             _, _, envelope, node = heapq.heappop(queue)
             nodes += 1
-            dive = self._dive(envelope, node, problem)
+            children = [] if not _needs_branching(envelope, node.spend) else [
+                (child, solve_relaxation(child, problem.budget, problem.price, near=node.lam,
+                                         start=node.spend))
+                for child in _children(envelope, node.spend)]
+            dive = self._dive(envelope, node, problem, known=children)
             if dive is not None:
                 value = problem.objective_value(dive.spend)
                 if value > best_value:
                     best, best_value = dive, value
-            if not _needs_branching(envelope, node.spend):
-                continue
-            for child in _children(envelope, node.spend):
-                child_node = solve_relaxation(child, problem.budget, problem.price,
-                                              near=node.lam, start=node.spend)
+            for child, child_node in children:
                 if child_node is None:
                     continue
                 if best is not None and child_node.bound - best_value <= self._slack(best_value):
@@ -100,21 +100,31 @@ class SeparableSolver:
         return self._result(problem, best.spend, open_bound, best.lam,
                             METHOD_BRANCH_AND_BOUND, nodes=nodes, started=started)
 
-    def _dive(self, envelope: Envelope, node: Relaxation, problem) -> Relaxation | None:
-        """A feasible point near the relaxation: move chord channels to an end, re-solve."""
+    def _dive(self, envelope: Envelope, node: Relaxation, problem, known=()
+              ) -> Relaxation | None:
+        """A feasible point near the relaxation: move chord channels to an end, re-solve.
+
+        ``known`` are the node's children with their relaxations: a child whose domain holds
+        an end's and whose optimum lies in the end's domain is that end's optimum too (the
+        first step of the dive branches on the same channel), so it is not solved again."""
         for _ in range(50):
             if not _needs_branching(envelope, node.spend):
                 return node
             i = _branch_channel(envelope, node.spend)
             best = None
             for child in _ends(envelope, i):
-                candidate = solve_relaxation(child, problem.budget, problem.price,
-                                             near=node.lam, start=node.spend)
+                candidate = next((relaxation for wider, relaxation in known
+                                  if relaxation is not None and _holds(wider, child, i)
+                                  and _inside(child, i, relaxation.spend[i])), None)
+                if candidate is None:
+                    candidate = solve_relaxation(child, problem.budget, problem.price,
+                                                 near=node.lam, start=node.spend)
                 if candidate is not None and (best is None or candidate.bound > best[1].bound):
                     best = (child, candidate)
             if best is None:
                 return None
             envelope, node = best
+            known = ()
         return None
 
     def _slack(self, value: float) -> float:
@@ -202,6 +212,22 @@ def _children(envelope: Envelope, spend):
     if off and x < lo:
         return [envelope.with_channel(i, 0.0, 0.0, False), envelope.with_channel(i, lo, hi, False)]
     return [envelope.with_channel(i, lo, x, off), envelope.with_channel(i, x, hi, False)]
+
+
+def _holds(wider: Envelope, narrower: Envelope, i: int) -> bool:
+    """Whether channel ``i``'s domain in ``wider`` contains its domain in ``narrower`` (the
+    other channels' domains are the same: both come from one parent)."""
+    w, n = wider.domains, narrower.domains
+    zero_ok = w.off[i] or w.lo[i] <= 0
+    if n.lo[i] == n.hi[i] == 0:
+        return bool(zero_ok)
+    return bool(w.lo[i] <= n.lo[i] and n.hi[i] <= w.hi[i] and (zero_ok or not n.off[i]))
+
+
+def _inside(envelope: Envelope, i: int, x: float) -> bool:
+    """Whether spend ``x`` of channel ``i`` lies in its domain in ``envelope``."""
+    d = envelope.domains
+    return bool(d.lo[i] <= x <= d.hi[i] or (d.off[i] and x == 0))
 
 
 def _ends(envelope: Envelope, i: int):
