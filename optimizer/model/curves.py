@@ -244,6 +244,8 @@ class Hill(CurveFamily):
             moved = np.where(np.isfinite(moved), moved, top)
             t[active] = moved
             done = (np.abs(moved - tt) <= 1e-14 * (1.0 + np.abs(tt))) & (slope < 0)
+            if not done.any():  # the first passes: nothing to take out, nothing to copy
+                continue
             settled[active[done]] = True
             keep = ~done
             active = active[keep]
