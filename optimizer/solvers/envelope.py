@@ -83,6 +83,18 @@ class Envelope:
             lam, self.c[curve], hi[curve], start[curve])
         return spend
 
+    def respend(self, lam: float, known: np.ndarray, i: int) -> np.ndarray:
+        """spend(lam), given ``known``: the spend at lam of an envelope that differs from
+        this one in channel ``i``'s domain only (no pass over the other channels)."""
+        one = Envelope(self.curves.subset([i]),
+                       Domains(self.domains.lo[[i]], self.domains.hi[[i]],
+                               self.domains.off[[i]]),
+                       _parts=[array[[i]] for array in (self.a, self.c, self.f_a, self.f_c,
+                                                        self.slope)])
+        spend = known.copy()
+        spend[i] = one.spend(lam)[0]
+        return spend
+
     def spend_slope(self, lam: float, x: np.ndarray) -> float:
         """d total spend / d log(lam) at the spend ``x = spend(lam)``: lam / f''(x) summed over
         the channels strictly inside the curve part of their envelope (others do not move)."""
@@ -104,16 +116,21 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Relaxation:
-    """Exact optimum of the envelope problem: spend, its envelope value and the multiplier."""
+    """Exact optimum of the envelope problem: spend, its envelope value and the multiplier.
+
+    ``at_lam`` is each channel's maximiser of envelope(x) - lam x (``spend`` is that with the
+    budget's residual given to channels that jump at lam), where known.
+    """
 
     spend: np.ndarray
     bound: float
     lam: float
+    at_lam: np.ndarray | None = None
 
 
 def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
-                     near: float = np.nan, start: np.ndarray | None = None
-                     ) -> Relaxation | None:
+                     near: float = np.nan, start: np.ndarray | None = None,
+                     exact: bool = False) -> Relaxation | None:
     """Maximise sum(envelope) - price * sum(spend); None if the budget cannot be met.
 
     With ``price`` 0 the spend adds up to exactly ``budget``; with a positive price the budget is
@@ -123,8 +140,9 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
     the final bracket is given to the channels whose spend changes inside it, one at a time
     (so at most one chord is left partly used, which keeps the rounding in branch-and-bound
     tight). ``near`` is a multiplier close to the answer (a parent node's), where the search
-    starts, and ``start`` the spend there. The bound is the Lagrangian dual at the better end
-    of the final bracket.
+    starts, and ``start`` the spend there (``exact``: the spend at exactly ``near``, which
+    saves the search its first pass). The bound is the Lagrangian dual at the better end of
+    the final bracket.
     """
     low_total, high_total = envelope.a.sum(), envelope.domains.hi.sum()
     tolerance = 1e-9 * max(budget, 1.0)
@@ -148,7 +166,8 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
                                                                                  budget)
     (log_low, more), (log_high, less) = _newton_root(
         envelope, budget, low, (LOG_RANGE, envelope.a.copy()),
-        float(np.clip(guess, low[0], LOG_RANGE)), start)
+        float(np.clip(guess, low[0], LOG_RANGE)), start,
+        exact and np.isfinite(near) and near > 0 and low[0] < guess < LOG_RANGE)
     if more is None:
         more = envelope.spend(np.exp(log_low))
     room = more - less
@@ -159,8 +178,10 @@ def solve_relaxation(envelope: Envelope, budget: float, price: float = 0.0,
     # the Lagrangian dual at either end of the bracket bounds the envelope problem exactly
     dual = min(_dual_value(envelope, more, log_low, budget, price),
                _dual_value(envelope, less, log_high, budget, price))
-    nearer = log_high if budget - less.sum() <= more.sum() - budget else log_low
-    return Relaxation(spend=spend, bound=max(value, dual), lam=float(np.exp(nearer)))
+    nearer, at_lam = (log_high, less) if budget - less.sum() <= more.sum() - budget else (
+        log_low, more)
+    return Relaxation(spend=spend, bound=max(value, dual), lam=float(np.exp(nearer)),
+                      at_lam=at_lam)
 
 
 LOG_RANGE = 700.0  # log multipliers searched: exp() of it stays finite
@@ -181,10 +202,11 @@ def _cold_guess(envelope: Envelope, budget: float) -> float:
 
 
 def _newton_root(envelope: Envelope, budget: float, low, high, start: float,
-                 spend: np.ndarray | None = None):
+                 spend: np.ndarray | None = None, exact: bool = False):
     """The log multiplier where the total spend crosses ``budget``, and the spend at the two
     ends of the final bracket (at least and at most the budget), starting at ``start`` (where
-    the spend is near ``spend``; each evaluation then starts from the last one's spend).
+    the spend is near ``spend``, or with ``exact`` is ``spend``; each evaluation then starts
+    from the last one's spend).
     ``low`` and ``high`` are (log lam, spend there) with the total at least and at most the
     budget; the spend at ``low`` may be None (not evaluated: every channel at its most).
 
@@ -209,8 +231,8 @@ def _newton_root(envelope: Envelope, budget: float, low, high, start: float,
                 and _dual_gap(more, less, log_low, log_high, budget) <= DUAL_SLACK * _scale(
                     log_high, budget)):
             break
-        x = envelope.spend(np.exp(t), right=more, start=spend)
-        spend = x
+        x = spend if exact else envelope.spend(np.exp(t), right=more, start=spend)
+        spend, exact = x, False
         excess = float(x.sum()) - budget
         if abs(excess) <= tolerance:
             return (t, x), (t, x)

@@ -76,8 +76,7 @@ class SeparableSolver:
             _, _, envelope, node = heapq.heappop(queue)
             nodes += 1
             children = [] if not _needs_branching(envelope, node.spend) else [
-                (child, solve_relaxation(child, problem.budget, problem.price, near=node.lam,
-                                         start=node.spend))
+                (child, _resolve(child, node, problem, _branch_channel(envelope, node.spend)))
                 for child in _children(envelope, node.spend)]
             dive = self._dive(envelope, node, problem, known=children)
             if dive is not None:
@@ -117,8 +116,7 @@ class SeparableSolver:
                                   if relaxation is not None and _holds(wider, child, i)
                                   and _inside(child, i, relaxation.spend[i])), None)
                 if candidate is None:
-                    candidate = solve_relaxation(child, problem.budget, problem.price,
-                                                 near=node.lam, start=node.spend)
+                    candidate = _resolve(child, node, problem, i)
                 if candidate is not None and (best is None or candidate.bound > best[1].bound):
                     best = (child, candidate)
             if best is None:
@@ -169,6 +167,18 @@ def bound_prices(problem: AllocationProblem, spend, lam: float, channel_lam=None
         prices.append(ShadowPrice(f"channel '{problem.names[i]}' {bound}", float(gain[i]),
                                   RuleKey(kind, int(i))))
     return tuple(prices)
+
+
+def _resolve(child: Envelope, parent: Relaxation, problem: AllocationProblem, i: int
+             ) -> Relaxation | None:
+    """The relaxation of ``child``, whose domains differ from ``parent``'s in channel ``i``
+    only: the search starts at the parent's multiplier, where the spend is the parent's but
+    for channel ``i``."""
+    if parent.at_lam is None:
+        return solve_relaxation(child, problem.budget, problem.price, near=parent.lam,
+                                start=parent.spend)
+    return solve_relaxation(child, problem.budget, problem.price, near=parent.lam,
+                            start=child.respend(parent.lam, parent.at_lam, i), exact=True)
 
 
 def _all_concave(problem: AllocationProblem) -> bool:
