@@ -1,17 +1,27 @@
 """Per-period plans: rules kept, optimum against an independent LP, behaviour with seasons."""
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import plan_budget
-from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN, METHOD_SHAPED_PLAN
+from budgetopt.optimizer.constants import (
+    METHOD_CONCAVE_PLAN,
+    METHOD_PLAN,
+    METHOD_PRICED_PLAN,
+    METHOD_SHAPED_PLAN,
+)
 from budgetopt.optimizer.errors import InfeasibleError, InputError
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.dynamics import adstock_levels, tail_length
 from budgetopt.optimizer.model.media import MediaModel
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
+from budgetopt.optimizer.problem.plan import build_plan_problem
 from budgetopt.optimizer.settings import SolverSettings
+from budgetopt.optimizer.solvers import plan_search
+from budgetopt.optimizer.solvers.plan_lp import Node, PlanLP
+from budgetopt.optimizer.solvers.plan_search import LagrangianBound, PlanSearch
 from budgetopt.scenarios.seasonality import read_seasonality
 from scipy.optimize import linprog, minimize
 
@@ -308,3 +318,64 @@ def test_an_s_curve_plan_stopped_by_its_time_limit_says_so():
     assert direct_kpi(model, result.spend, multipliers) == pytest.approx(result.kpi.sum())
     assert result.spend.sum() == pytest.approx(budget, rel=1e-9)
     assert result.spend[:, :4].sum() >= 0.25 * budget * (1 - 1e-9)
+
+
+def _s_curve_problem(rules=None, periods=3, budget=180.0):
+    model = small_model(families=("hill", "exponential"), s=(3.0, 1.0), decay=(0.5, 0.3))
+    multipliers = np.array([[1.0, 1.8, 1.0], [1.0, 1.0, 1.2]])[:, :periods]
+    return model, multipliers, build_plan_problem(
+        model, budget, periods, multipliers=multipliers,
+        constraints=None if rules is None else constraints_from_dict(rules, "r"))
+
+
+@pytest.mark.parametrize("budget_price", [0.0, 0.5, 1.0, 2.0, -1.0])
+def test_the_lagrangian_bound_is_above_the_optimum_at_any_price(budget_price):
+    """Each channel's plan alone with the budget priced bounds the plan from above, whatever
+    the price (a price of the wrong sign for a row without that bound is clipped to 0)."""
+    model, multipliers, problem = _s_curve_problem()
+    reference, _ = brute_force_plan(model, 180.0, 3, multipliers)
+    lagrangian = LagrangianBound(problem, PlanLP(problem), 1e-6)
+    priced = lagrangian.value(np.array([budget_price]), time.perf_counter() + 30)
+    assert priced.bound >= reference * (1 - 1e-9)
+    assert priced.slope == pytest.approx(180.0 - sum(plan.sum() for plan, _ in priced.plans))
+
+
+def test_the_least_lagrangian_bound_is_near_the_optimum():
+    """Minimised over the budget's price from the root LP's, the bound stays above the brute
+    force optimum and below the bound at the starting price."""
+    model, multipliers, problem = _s_curve_problem()
+    reference, _ = brute_force_plan(model, 180.0, 3, multipliers)
+    lp = PlanLP(problem)
+    search = PlanSearch(lp, 1e-9, time.perf_counter() + 30, 30.0)
+    search.start(Node(np.inf, {}))
+    search.run(pause=time.perf_counter())  # the root node only
+    lagrangian = LagrangianBound(problem, lp, 1e-6)
+    start = lagrangian.value(search.prices, time.perf_counter() + 30).bound
+    least = lagrangian.minimise(search.prices, search.best[0], time.perf_counter() + 30)
+    assert reference * (1 - 1e-9) <= least <= start
+    assert least <= reference * (1 + 1e-2)
+
+
+def test_a_plan_certified_by_its_lagrangian_bound_keeps_the_rules(monkeypatch):
+    """The levels search stopped after its root node: the Lagrangian bound and the searches
+    it guides give the plan, whose bound is above the best plan the MILP engine finds under
+    the same rules (pacing and flighting tie the channels), and which keeps every rule."""
+    monkeypatch.setattr(plan_search, "DUAL_AFTER", 0.0)
+    model = small_model(s=(1.0, 1.0, 2.5))
+    multipliers = np.ones((3, 6))
+    multipliers[:, 2] = 1.7
+    problem = build_plan_problem(model, 600.0, 6, multipliers=multipliers,
+                                 constraints=constraints_from_dict(RULES, "r"))
+    solution = plan_search.solve_plan_lp(problem, gap_tolerance=1e-6, time_limit=30.0)
+    committed = {**RULES, "channels": {**RULES["channels"], "b": {"min_if_on": 1.0}}}
+    general = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(committed, "r"),
+                          multipliers=multipliers,
+                          settings=SolverSettings(gap_tolerance=1e-6))
+    assert np.isfinite(solution.dual) and solution.dual >= general.total_kpi * (1 - 1e-9)
+    assert solution.bound >= general.total_kpi * (1 - 1e-9)
+    assert solution.value >= general.total_kpi * (1 - 1e-6)
+    assert problem.is_feasible(solution.payload)
+    assert direct_kpi(model, solution.payload, multipliers) == pytest.approx(solution.value)
+    priced = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(RULES, "r"),
+                         multipliers=multipliers, settings=SolverSettings(gap_tolerance=1e-6))
+    assert priced.certificate.method == METHOD_PRICED_PLAN

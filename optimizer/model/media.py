@@ -111,6 +111,16 @@ class MediaModel:
         """Response over ``periods`` periods to a total spend spread evenly over them."""
         return self.steady_state_curves(efficiency).scaled(1.0 / periods, float(periods))
 
+    def subset(self, index) -> MediaModel:
+        """The channels ``index``: their curves and dynamics (no fit, draws or geo cells)."""
+        index = np.asarray(index, int)
+        return MediaModel(tuple(self.names[i] for i in index), self.curves.subset(index),
+                          self.decay[index], self.normalized[index],
+                          self.current_spend[index], self.carry_in[index],
+                          kpi_name=self.kpi_name, kpi_type=self.kpi_type, period=self.period,
+                          peak=self.peak[index], recent_spend=self.recent_spend[index],
+                          observed=self.observed[index])
+
     def with_current_spend(self, current_spend) -> MediaModel:
         return replace(self, current_spend=np.asarray(current_spend, float))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from budgetopt.optimizer.errors import InputError, ParameterError
@@ -46,6 +46,19 @@ class PlanProblem:
     @property
     def periods(self) -> int:
         return self.caps.shape[1]
+
+    def channel(self, c: int) -> PlanProblem:
+        """Channel ``c``'s plan alone: its curve, dynamics, caps, step limit and total bounds,
+        without the rules that tie it to other channels (rules across channels, pacing)."""
+        totals = self.totals
+        index = [c]
+        alone = replace(totals, names=(totals.names[c],), curves=totals.curves.subset(index),
+                        lower=totals.lower[index], upper=totals.upper[index],
+                        min_if_on=totals.min_if_on[index], current=totals.current[index],
+                        rules=())
+        return replace(self, model=self.model.subset(index), totals=alone,
+                       caps=self.caps[index], step=self.step[index], pacing=(),
+                       multipliers=self.multipliers[index])
 
     def is_feasible(self, spend: np.ndarray, tolerance: float = 1e-9) -> bool:
         """Whether a spend plan (channels x periods) keeps every rule of the problem."""

@@ -17,7 +17,12 @@ import time
 
 import numpy as np
 import pulp
-from budgetopt.optimizer.constants import METHOD_CONCAVE_PLAN, METHOD_PLAN, METHOD_SHAPED_PLAN
+from budgetopt.optimizer.constants import (
+    METHOD_CONCAVE_PLAN,
+    METHOD_PLAN,
+    METHOD_PRICED_PLAN,
+    METHOD_SHAPED_PLAN,
+)
 from budgetopt.optimizer.errors import InfeasibleError
 from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem, spread
@@ -31,7 +36,8 @@ from budgetopt.optimizer.solvers.lp_engine import (
     make_solver,
     solve_certified,
 )
-from budgetopt.optimizer.solvers.plan_lp import applies, solve_plan_lp
+from budgetopt.optimizer.solvers.plan_lp import applies
+from budgetopt.optimizer.solvers.plan_search import solve_plan_lp
 from budgetopt.optimizer.solvers.rules import (
     LOWER,
     UPPER,
@@ -73,7 +79,8 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
                                  time_limit=settings.time_limit)
         shaped = solution is not None and solution.shaped
-        method = METHOD_SHAPED_PLAN if shaped else METHOD_CONCAVE_PLAN
+        method = METHOD_CONCAVE_PLAN if not shaped else (
+            METHOD_PRICED_PLAN if np.isfinite(solution.dual) else METHOD_SHAPED_PLAN)
     else:
         shaped, method, solution = False, METHOD_PLAN, solve_certified(
             PiecewiseModel(terms), build, evaluate, gap_tolerance=settings.gap_tolerance,

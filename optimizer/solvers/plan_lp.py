@@ -19,43 +19,23 @@ channel totals, group and ratio rules, pacing, caps and flighting, step changes)
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import time
 from dataclasses import dataclass
 
 import numpy as np
-from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.adstock import steady_state_scale
 from budgetopt.optimizer.model.dynamics import tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem
-from budgetopt.optimizer.result.certificate import relative_gap
 from budgetopt.optimizer.solvers.lp_engine import MAX_CUT_RISE, new_highs
 
-__all__ = ["PlanSolution", "solve_plan_lp", "applies"]
+__all__ = ["Node", "PlanLP", "applies"]
 
 FIRST_TANGENTS = (0.5, 1.0, 2.0)  # initial tangent points, as multiples of
 # the level the current spend keeps up (where the answer usually is)
-MAX_ROUNDS = 200  # LP rounds of a plan without S-curves (one node)
-NODE_ROUNDS = 25  # cut rounds at one node of the branch-and-bound before it must branch
 CUT_SHARE = 1.0  # a round cuts the terms whose excess is above this share of the mean excess
 INTERIOR_FIRST = 5000  # from this many curve terms the first LP is solved by interior point
 # (8x faster than the dual simplex from scratch at 26,000 terms); its crossover leaves the basis
 # that each later round's dual simplex starts from
 THRESHOLD_PASSES = 60  # bisection passes locating where an S-curve's tangent becomes valid
-
-
-@dataclass(frozen=True)
-class PlanSolution:
-    """The best plan found (``payload``: channels x periods), its true objective, the proven
-    bound, the LP solves it took and the branch-and-bound nodes (1 without S-curves)."""
-
-    payload: np.ndarray
-    value: float
-    bound: float
-    rounds: int
-    nodes: int
-    shaped: bool
 
 
 def applies(problem: PlanProblem) -> bool:
@@ -66,7 +46,7 @@ def applies(problem: PlanProblem) -> bool:
 
 
 @dataclass(frozen=True)
-class _Node:
+class Node:
     """The bound of the node that made this one, and the level ranges of the S-curve terms
     it has narrowed (position among the shaped terms -> (lo, hi); the rest keep the root's)."""
 
@@ -74,105 +54,24 @@ class _Node:
     ranges: dict[int, tuple[float, float]]
 
 
-def solve_plan_lp(problem: PlanProblem, *, gap_tolerance: float, time_limit: float
-                  ) -> PlanSolution | None:
-    """The certified plan, or None when the rules admit no plan."""
-    deadline = time.perf_counter() + time_limit
-    lp = _PlanLP(problem)
-    search = _Search(lp, gap_tolerance, deadline, time_limit)
-    search.run(_Node(np.inf, {}))
-    if search.best is None:
-        return None
-    value, payload = search.best
-    return PlanSolution(payload, value, max(search.bound(), value), lp.solves, search.nodes,
-                        shaped=len(lp.shaped) > 0)
-
-
-class _Search:
-    """Best-bound-first branch-and-bound over the S-curve terms' level ranges."""
-
-    def __init__(self, lp: _PlanLP, gap_tolerance: float, deadline: float, time_limit: float):
-        self.lp, self.tolerance = lp, gap_tolerance
-        self.deadline, self.time_limit = deadline, time_limit
-        self.best: tuple[float, np.ndarray] | None = None
-        self.closed = -np.inf  # the largest bound of a node closed without reaching the best
-        self.open: list[tuple[float, int, _Node]] = []
-        self.nodes = 0
-        self._order = itertools.count()  # ties in the heap go to the older node
-
-    def bound(self) -> float:
-        top = -self.open[0][0] if self.open else -np.inf
-        return max(self.closed, top)
-
-    def _done(self, bound: float) -> bool:
-        return self.best is not None and relative_gap(bound, self.best[0], self.lp.scale) \
-            <= self.tolerance
-
-    def run(self, root: _Node) -> None:
-        heapq.heappush(self.open, (-root.bound, next(self._order), root))
-        while self.open:
-            bound, _, node = heapq.heappop(self.open)
-            if self._done(-bound):
-                self.closed = max(self.closed, -bound)
-                self.open.clear()
-                break
-            if time.perf_counter() > self.deadline and self.best is not None:
-                heapq.heappush(self.open, (bound, next(self._order), node))
-                break
-            self.nodes += 1
-            for child in self._explore(node):
-                heapq.heappush(self.open, (-child.bound, next(self._order), child))
-
-    def _explore(self, node: _Node) -> list[_Node]:
-        """Solve the node, cutting while cuts pay; return its children (none when closed)."""
-        lp = self.lp
-        lp.set_ranges(node.ranges)
-        rounds = MAX_ROUNDS if not len(lp.shaped) else NODE_ROUNDS
-        bound = node.bound
-        for _ in range(rounds):
-            if not lp.solve(max(self.deadline - time.perf_counter(), 1.0)):
-                if lp.infeasible:
-                    return []  # no plan within these ranges
-                if self.best is None:
-                    raise SolverError(f"the plan's LP stopped ({lp.status.name}) before finding "
-                                      f"any plan; raise the time limit (now "
-                                      f"{self.time_limit:g} s).")
-                self.closed = max(self.closed, bound)
-                return []
-            bound = min(bound, lp.objective)
-            spend = lp.spend()
-            value, levels = lp.evaluate(spend)
-            if self.best is None or value > self.best[0]:
-                self.best = (value, spend)
-            if self._done(bound):
-                self.closed = max(self.closed, bound)
-                return []
-            excess, chord = lp.excess(levels)
-            on_chord = excess[chord].sum() if chord.any() else 0.0
-            loose = excess[~chord].clip(0).sum()
-            timed_out = time.perf_counter() > self.deadline
-            if timed_out or (on_chord > loose or not lp.cut(levels, excess, chord,
-                                                            self.tolerance)):
-                break
-        if not chord.any() or (excess[chord] <= 0).all() or \
-                time.perf_counter() > self.deadline:
-            self.closed = max(self.closed, bound)
-            return []
-        term = int(np.flatnonzero(chord)[np.argmax(excess[chord])])
-        return lp.split(node, bound, term, levels)
-
-
-class _PlanLP:
+class PlanLP:
     """Spend x (channels x periods), each curve term's level a and its response bound y, in
-    one HiGHS LP; the S-curve terms' level ranges change from node to node."""
+    one HiGHS LP; the S-curve terms' level ranges change from node to node.
 
-    def __init__(self, problem: PlanProblem):
+    ``coupled=False`` leaves out the rows that tie channels together (the budget, rules
+    across channels, pacing: :attr:`coupling`); :meth:`set_costs` prices spend instead.
+    ``tail`` overrides the carry-out periods counted (a channel alone counts as many as the
+    whole plan does).
+    """
+
+    def __init__(self, problem: PlanProblem, coupled: bool = True, tail: int | None = None):
         import highspy
 
         self.problem = problem
         model = problem.model
         self.channels, self.periods = problem.caps.shape
-        self.tail = tail_length(model) if problem.count_carryover else 0
+        self.tail = 0 if not problem.count_carryover else (
+            tail_length(model) if tail is None else tail)
         horizon = self.periods + self.tail
         kernel = model.adstock_kernel(horizon)
         carry = model.carry(horizon)
@@ -219,7 +118,8 @@ class _PlanLP:
         inside = np.setdiff1d(np.arange(counts.sum()), starts)
         index[inside], value[inside] = self.term_cols, -self.term_values
         self._add_rows(self.carry, self.carry, starts, index, value)
-        self._add_rules()
+        self.costs = np.zeros(n_x)
+        self._add_rules(coupled)
         self._add_shaped_terms()
         typical = problem.budget / problem.periods / self.channels
         current = np.where(model.current_spend > 0, model.current_spend, typical)
@@ -239,31 +139,36 @@ class _PlanLP:
         self.highs.addRows(len(lower), lower, upper, len(index), np.asarray(starts, np.int32),
                            np.asarray(index, np.int32), np.asarray(value, float))
 
-    def _add_rules(self) -> None:
-        """The budget, channel totals, linear rules on totals, pacing and step changes."""
+    def _add_rules(self, coupled: bool) -> None:
+        """Channel totals and step changes; with ``coupled``, the budget, linear rules on
+        totals and pacing too (their rows are kept in ``coupling`` and ``coupling_rows``)."""
         problem, totals = self.problem, self.problem.totals
         periods, inf = self.periods, self.inf
-        rows: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (lo, hi, cols, values)
-        everything = np.arange(self.n_x)
-        rows.append((-inf if totals.budget_is_ceiling else totals.budget, totals.budget,
-                     everything, np.ones(self.n_x)))
         cells = lambda c: c * periods + np.arange(periods)
+        coupling: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # (lo, hi, cols, values)
+        if coupled:
+            coupling.append((-inf if totals.budget_is_ceiling else totals.budget, totals.budget,
+                             np.arange(self.n_x), np.ones(self.n_x)))
+            for rule in totals.rules:
+                columns = np.concatenate([cells(c) for c in rule.index])
+                coupling.append((rule.lower if np.isfinite(rule.lower) else -inf,
+                                 rule.upper if np.isfinite(rule.upper) else inf, columns,
+                                 np.repeat(rule.coef, periods)))
+            for pace in problem.pacing:
+                window = np.concatenate([c * periods + np.arange(pace.first - 1, pace.last)
+                                         for c in range(self.channels)])
+                coupling.append((
+                    -inf if pace.min_share is None else pace.min_share * totals.budget,
+                    inf if pace.max_share is None else pace.max_share * totals.budget,
+                    window, np.ones(len(window))))
+        self.coupling = tuple(coupling)
+        self.coupling_rows = self.highs.getNumRow() + np.arange(len(coupling))
+        rows = list(coupling)
         for c in range(self.channels):
             low = totals.lower[c] if totals.lower[c] > 0 else -inf
             high = totals.upper[c] if totals.upper[c] < totals.budget else inf
             if np.isfinite(low) or np.isfinite(high):
                 rows.append((low, high, cells(c), np.ones(periods)))
-        for rule in totals.rules:
-            columns = np.concatenate([cells(c) for c in rule.index])
-            rows.append((rule.lower if np.isfinite(rule.lower) else -inf,
-                         rule.upper if np.isfinite(rule.upper) else inf, columns,
-                         np.repeat(rule.coef, periods)))
-        for pace in problem.pacing:
-            window = np.concatenate([c * periods + np.arange(pace.first - 1, pace.last)
-                                     for c in range(self.channels)])
-            rows.append((-inf if pace.min_share is None else pace.min_share * totals.budget,
-                         inf if pace.max_share is None else pace.max_share * totals.budget,
-                         window, np.ones(len(window))))
         for c, limit in enumerate(problem.step):
             if np.isnan(limit):
                 continue
@@ -273,6 +178,8 @@ class _PlanLP:
                     pair = np.array([c * periods + t, c * periods + t - 1])
                     rows.append((-inf, 0.0, pair, np.array([1.0, -(1 + limit)])))
                     rows.append((0.0, inf, pair, np.array([1.0, -(1 - limit)])))
+        if not rows:
+            return
         starts = np.cumsum([0, *[len(r[2]) for r in rows[:-1]]])
         self._add_rows([r[0] for r in rows], [r[1] for r in rows], starts,
                        np.concatenate([r[2] for r in rows]), np.concatenate([r[3] for r in rows]))
@@ -438,11 +345,23 @@ class _PlanLP:
         return values[:self.n_x].clip(0).reshape(self.channels, self.periods)
 
     def evaluate(self, spend: np.ndarray) -> tuple[float, np.ndarray]:
-        """The plan's true objective (each term's curve at its level, carry-out included) and
-        every term's level."""
+        """The plan's true objective (each term's curve at its level, carry-out included, less
+        the cost of spend) and every term's level."""
         levels = self.carry + np.bincount(self.term_of_entry, self.term_values
                                           * spend.ravel()[self.term_cols], self.n_y)
-        return float(self.curves.value(levels).sum()), levels
+        cost = float(self.costs @ spend.ravel())
+        return float(self.curves.value(levels).sum()) - cost, levels
+
+    def set_costs(self, costs: np.ndarray) -> None:
+        """Price each unit of spend (channels x periods, flattened) in the objective."""
+        self.costs = np.asarray(costs, float)
+        self.highs.changeColsCost(self.n_x, np.arange(self.n_x, dtype=np.int32), self.costs)
+
+    def coupling_prices(self) -> np.ndarray:
+        """What one more unit of each coupling row's activity is worth at the last solve (the
+        row duals, in the maximised KPI's sign)."""
+        duals = np.asarray(self.highs.getSolution().row_dual)
+        return -duals[self.coupling_rows] if len(self.coupling_rows) else np.zeros(0)
 
     def excess(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How far each term's bound lies above its curve at the answer's level, and which
@@ -470,12 +389,12 @@ class _PlanLP:
         points[vertical] += self.foot[loose[vertical]]
         return self._add_cuts(loose, np.minimum(points, self.high[loose]))
 
-    def split(self, node: _Node, bound: float, term: int, levels: np.ndarray) -> list[_Node]:
+    def split(self, node: Node, bound: float, term: int, levels: np.ndarray) -> list[Node]:
         """``term``'s level range in two, near its answer's level."""
         k = int(self.position[term])
         lo, hi = node.ranges.get(k, (float(self.shaped_low[k]), float(self.shaped_high[k])))
         # halfway between the answer and the chord's middle: a split at the answer alone
         # leaves one child almost as loose as its parent when the answer is near a range end
         at = 0.5 * float(levels[term]) + 0.25 * (lo + float(self.shaped_end[k]))
-        return [_Node(bound, {**node.ranges, k: (lo, at)}),
-                _Node(bound, {**node.ranges, k: (at, hi)})]
+        return [Node(bound, {**node.ranges, k: (lo, at)}),
+                Node(bound, {**node.ranges, k: (at, hi)})]
