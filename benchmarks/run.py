@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import time
 
 import cluster
 import constrained
@@ -98,6 +99,23 @@ def run(sizes, big_sizes, seeds):
             rows.append({"kind": kind, "n": n, "seed": 0, "time": our_time, "gap": 0.0,
                          "proven": ours.certificate.gap, "peers": {}})
     return rows
+
+
+def cpu_run(n: int = 1_000_000, seeds: int = 3, repeats: int = 3) -> None:
+    """CPU seconds (this process's, median of ``repeats``) of the separable solver on ``n``
+    channels, concave and S-shaped, seeds 0 to ``seeds`` - 1: issue 14's targets."""
+    print(f"separable solver, {n:,} channels, CPU seconds (median of {repeats} runs)")
+    print(f"{'instance':<9}{'seed':>5}{'CPU s':>8}{'status':>9}")
+    for kind in ("concave", "s-curve"):
+        for seed in range(seeds):
+            problem, seconds = instance(n, kind, seed), []
+            for _ in range(repeats):
+                started = time.process_time()
+                result = SeparableSolver().solve(problem)
+                seconds.append(time.process_time() - started)
+            print(f"{kind:<9}{seed:>5}{np.median(seconds):>8.2f}"
+                  f"{result.certificate.status:>9}")
+    print()
 
 
 def print_table(rows):
@@ -186,6 +204,7 @@ def main():
     sizes = [10, 100] if args.quick else [10, 100, max(SLSQP_MAX_N.values())]
     big = [10_000] if args.quick else [100_000, 1_000_000]
     cli_run(20_000 if args.quick else 1_000_000)
+    cpu_run(20_000 if args.quick else 1_000_000, seeds=1 if args.quick else 3)
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{platform.processor() or 'cpu'}; SLSQP options {SLSQP_OPTIONS}\n")
     print_table(run(sizes, big, seeds=1 if args.quick else 3))

@@ -7,8 +7,9 @@ Every level is an affine expression of the spend variables. The in-plan KPI (plu
 carried-out tail with ``count_carryover``) is maximised under the budget, the channel totals'
 rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing shares, per-period caps,
 flighting and step-change limits. Plans without minimum commitments or a price on spend go
-to the HiGHS LP of :mod:`plan_lp` (tangent cuts; S-curves by branching on their levels); the
-others to the certified piecewise-linear MILP engine that allocations with rules use.
+to the HiGHS LP of :mod:`plan_lp` (tangent cuts) and its search in :mod:`plan_search`
+(S-curves by branching on their levels, with a Lagrangian bound by channel); the others to
+the certified piecewise-linear MILP engine that allocations with rules use.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Plans without commitments: one LP kept in HiGHS, cut until certified, with a spatial
-branch-and-bound on the levels of S-shaped curves.
+"""Plans without commitments: one LP kept in HiGHS, cut until certified (the search over
+S-shaped curves' levels that drives it is :mod:`plan_search`).
 
 Each curve term (a channel's curve at its adstocked level in one period) is bounded from above
 by its concave envelope over the level's range: tangents of concave curves, and for an S-curve
@@ -11,9 +11,8 @@ the curve, and re-solves from the previous basis.
 
 With concave curves that LP is the whole story (a convex programme). Where an S-curve's answer
 lies on its chord, the LP's bound there is loose; the search splits that term's level range at
-the answer (branching: two LPs that differ in the term's bounds and chord, each re-solved from
-the basis at hand) and explores the nodes best bound first, until the best plan found is within
-the gap of every open node's bound. The rules are those of the general planner (the budget,
+the answer (:meth:`PlanLP.split`: two LPs that differ in the term's bounds and chord, each
+re-solved from the basis at hand). The rules are those of the general planner (the budget,
 channel totals, group and ratio rules, pacing, caps and flighting, step changes).
 """
 
