@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from budgetopt.optimizer.constants import METHOD_KKT, OPTIMAL
 from budgetopt.optimizer.errors import InfeasibleError
+from budgetopt.optimizer.solvers.envelope import Domains, Envelope, solve_relaxation
 from budgetopt.optimizer.solvers.separable import SeparableSolver
 from conftest import make_problem, random_problem
 from hypothesis import assume, given, settings
@@ -172,3 +173,26 @@ def test_no_floating_point_warnings(families):
         if seed % 2:  # a price on spend: the budget is a ceiling
             problem = replace(problem, price=float(rng.uniform(0.1, 3.0)))
         assert solve(problem).certificate.status == OPTIMAL
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_childs_spend_from_its_parents_equals_a_full_pass(seed):
+    """The spend at a multiplier of an envelope that differs from its parent in one channel,
+    from the parent's spend there with that channel recomputed, is the full pass's (to the
+    last bits, which Newton's path from another start may change); and the
+    child's relaxation started that way is the one started cold."""
+    problem = random_problem(np.random.default_rng(seed), 40, ("hill",), s_range=(1.5, 3.0))
+    parent = Envelope(problem.curves, Domains(problem.lower.copy(), problem.upper.copy(),
+                                              np.zeros(40, bool)))
+    relaxation = solve_relaxation(parent, problem.budget)
+    i = int(np.argmax(parent.c - parent.a))
+    middle = 0.5 * (parent.domains.lo[i] + parent.domains.hi[i])
+    for child in (parent.with_channel(i, parent.domains.lo[i], middle, False),
+                  parent.with_channel(i, middle, parent.domains.hi[i], False)):
+        quick = child.respend(relaxation.lam, relaxation.at_lam, i)
+        np.testing.assert_allclose(quick, child.spend(relaxation.lam), rtol=1e-12)
+        warm = solve_relaxation(child, problem.budget, near=relaxation.lam, start=quick,
+                                exact=True)
+        cold = solve_relaxation(child, problem.budget)
+        assert warm.bound == pytest.approx(cold.bound, rel=1e-9)
+        np.testing.assert_allclose(warm.spend.sum(), problem.budget, rtol=1e-9)

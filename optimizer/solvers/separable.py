@@ -75,9 +75,11 @@ class SeparableSolver:
                 break
             _, _, envelope, node = heapq.heappop(queue)
             nodes += 1
-            children = [] if not _needs_branching(envelope, node.spend) else [
-                (child, _resolve(child, node, problem, _branch_channel(envelope, node.spend)))
-                for child in _children(envelope, node.spend)]
+            children = []
+            if _needs_branching(envelope, node.spend):
+                i = _branch_channel(envelope, node.spend)
+                children = [(child, _resolve(child, node, problem, i))
+                            for child in _children(envelope, node.spend, i)]
             dive = self._dive(envelope, node, problem, known=children)
             if dive is not None:
                 value = problem.objective_value(dive.spend)
@@ -214,9 +216,8 @@ def _branch_channel(envelope: Envelope, spend) -> int:
     return int(np.argmax(_chord_gaps(envelope, spend)))
 
 
-def _children(envelope: Envelope, spend):
-    """Split the domain of the channel with the largest chord gap into two."""
-    i = _branch_channel(envelope, spend)
+def _children(envelope: Envelope, spend, i: int):
+    """Split the domain of channel ``i`` (the one with the largest chord gap) into two."""
     lo, hi, off = envelope.domains.lo[i], envelope.domains.hi[i], envelope.domains.off[i]
     x = spend[i]
     if off and x < lo:
