@@ -351,12 +351,13 @@ def test_the_least_lagrangian_bound_is_near_the_optimum():
     search.run(pause=time.perf_counter())  # the root node only
     lagrangian = LagrangianBound(problem, lp, 1e-6)
     start = lagrangian.value(search.prices, time.perf_counter() + 30).bound
-    least = lagrangian.minimise(search.prices, search.best[0], time.perf_counter() + 30)
+    least = lagrangian.minimise(search.prices, search.best[0], np.inf, time.perf_counter() + 30)
     assert reference * (1 - 1e-9) <= least <= start
     assert least <= reference * (1 + 1e-2)
 
 
-def test_a_plan_certified_by_its_lagrangian_bound_keeps_the_rules(monkeypatch):
+@pytest.mark.parametrize("carryover", [False, True])
+def test_a_plan_certified_by_its_lagrangian_bound_keeps_the_rules(monkeypatch, carryover):
     """The levels search stopped after its root node: the Lagrangian bound and the searches
     it guides give the plan, whose bound is above the best plan the MILP engine finds under
     the same rules (pacing and flighting tie the channels), and which keeps every rule."""
@@ -365,17 +366,19 @@ def test_a_plan_certified_by_its_lagrangian_bound_keeps_the_rules(monkeypatch):
     multipliers = np.ones((3, 6))
     multipliers[:, 2] = 1.7
     problem = build_plan_problem(model, 600.0, 6, multipliers=multipliers,
-                                 constraints=constraints_from_dict(RULES, "r"))
-    solution = plan_search.solve_plan_lp(problem, gap_tolerance=1e-6, time_limit=30.0)
+                                 constraints=constraints_from_dict(RULES, "r"),
+                                 count_carryover=carryover)
+    solution = plan_search.solve_plan_lp(problem, gap_tolerance=1e-4, time_limit=6.0)
     committed = {**RULES, "channels": {**RULES["channels"], "b": {"min_if_on": 1.0}}}
     general = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(committed, "r"),
-                          multipliers=multipliers,
-                          settings=SolverSettings(gap_tolerance=1e-6))
+                          multipliers=multipliers, count_carryover=carryover)
     assert np.isfinite(solution.dual) and solution.dual >= general.total_kpi * (1 - 1e-9)
     assert solution.bound >= general.total_kpi * (1 - 1e-9)
-    assert solution.value >= general.total_kpi * (1 - 1e-6)
+    assert solution.value >= general.total_kpi * (1 - 1e-4)
     assert problem.is_feasible(solution.payload)
-    assert direct_kpi(model, solution.payload, multipliers) == pytest.approx(solution.value)
+    if not carryover:
+        assert direct_kpi(model, solution.payload, multipliers) == pytest.approx(solution.value)
     priced = plan_budget(model, 600.0, 6, constraints=constraints_from_dict(RULES, "r"),
-                         multipliers=multipliers, settings=SolverSettings(gap_tolerance=1e-6))
+                         multipliers=multipliers, count_carryover=carryover,
+                         settings=SolverSettings(time_limit=6.0))
     assert priced.certificate.method == METHOD_PRICED_PLAN

@@ -36,7 +36,8 @@ DUAL_AFTER = 2.0  # seconds (at most a third of the time limit) of branch-and-bo
 DUAL_STEP = 2e-3  # first relative step of the budget's price from the root LP's
 DUAL_EVALUATIONS = 8  # most prices of the budget tried
 DUAL_GAIN = 0.1  # the price search stops when it can gain less than this share of the gap
-CHANNEL_TOLERANCE = 1e-2  # a channel's gap in the Lagrangian bound, as a share of the plan's
+CHANNEL_TOLERANCE = 1e-2  # the channels' gaps in the Lagrangian bound, in all, as a share of
+# the plan's
 SWITCHING = 0.05  # a channel whose spend alone changes this much across the budget price's
 # sign turn is left free in the guided searches
 
@@ -75,7 +76,7 @@ def solve_plan_lp(problem: PlanProblem, *, gap_tolerance: float, time_limit: flo
     dual = np.nan
     if search.best is not None and not search.certified and search.open:
         lagrangian = LagrangianBound(problem, lp, gap_tolerance)
-        dual = lagrangian.minimise(search.prices, search.best[0],
+        dual = lagrangian.minimise(search.prices, search.best[0], search.bound(),
                                    time.perf_counter() + time_limit / 3)
         search.ceiling = dual
         for guide in lagrangian.guides(lp):
@@ -100,11 +101,14 @@ class PlanSearch:
     """Best-bound-first branch-and-bound over the S-curve terms' level ranges of ``lp``.
 
     ``ceiling`` is a bound on the plan proven elsewhere (the Lagrangian's): the search stops
-    once its best plan is within the gap of it too.
+    once its best plan is within the gap of it too. ``slack``, where given, is the gap in KPI
+    units instead of relative to the best plan (a channel's plan alone, less the price of its
+    spend, may be worth about nothing).
     """
 
-    def __init__(self, lp: PlanLP, gap_tolerance: float, deadline: float, time_limit: float):
-        self.lp, self.tolerance = lp, gap_tolerance
+    def __init__(self, lp: PlanLP, gap_tolerance: float, deadline: float, time_limit: float,
+                 slack: float | None = None):
+        self.lp, self.tolerance, self.slack = lp, gap_tolerance, slack
         self.deadline, self.time_limit = deadline, time_limit
         self.ceiling = np.inf
         self.best_ranges: dict[int, tuple[float, float]] = {}  # the node of the best plan
@@ -124,8 +128,11 @@ class PlanSearch:
         return self._done(self.bound())
 
     def _done(self, bound: float) -> bool:
-        return self.best is not None and relative_gap(bound, self.best[0], self.lp.scale) \
-            <= self.tolerance
+        if self.best is None:
+            return False
+        if self.slack is not None:
+            return bound - self.best[0] <= self.slack
+        return relative_gap(bound, self.best[0], self.lp.scale) <= self.tolerance
 
     def start(self, root: Node) -> None:
         heapq.heappush(self.open, (-root.bound, next(self._order), root))
@@ -225,22 +232,29 @@ class LagrangianBound:
         self.coupling, self.budget = lp.coupling, problem.budget
         self.periods = problem.periods
         self.tolerance = gap_tolerance
-        # each channel's bound to a small share of the gap: their slacks add up
-        self.channel_tolerance = CHANNEL_TOLERANCE * gap_tolerance
+        self.slack = 0.0  # each channel's gap in KPI units, set by :meth:`minimise`
         self.problem, self.tail = problem, lp.tail
         self.lps: list[PlanLP] = []  # each channel's own, built as the first bound needs it
         self.sides: tuple[_Priced, ...] = ()  # the least bound, and across the sign turn
 
-    def minimise(self, prices: np.ndarray, best: float, deadline: float) -> float:
+    def minimise(self, prices: np.ndarray, best: float, known: float, deadline: float
+                 ) -> float:
         """The least bound found over the budget's price, from ``prices[0]`` (the other rows
         keep theirs), until it is within the gap of ``best``, the price can gain less than a
-        tenth of the gap, or ``deadline``. The bound is convex in the price with subgradient
+        tenth of the gap, or ``deadline``; at once when the first is no better than the bound
+        ``known`` already. Each price has at most a third of the time (a bound whose channels
+        are cut short is loose anyway). The bound is convex in the price with subgradient
         (budget - spend): steps against the start's sign double until the sign turns; then
         the next price is where the two ends' tangent lines cross, and their value there
         bounds what the bracket can gain. :attr:`sides` keeps the least bound's channel
         plans, and those of the best bound whose subgradient has the other sign."""
         prices = np.array(prices, float)
-        first = self.value(prices, deadline)
+        # the channels' slacks add up to a small share of the plan's gap
+        self.slack = CHANNEL_TOLERANCE * self.tolerance * abs(best) / self.problem.caps.shape[0]
+        share = (deadline - time.perf_counter()) / 3
+        first = self.value(prices, min(deadline, time.perf_counter() + share))
+        if first.bound >= known:
+            return first.bound
         sign, step = np.sign(first.slope), DUAL_STEP * max(abs(prices[0]), 1e-12)
         tried = [(prices[0], first)]
         near, far = tried[0], None  # the bracket's end with the start's sign, and the other
@@ -254,7 +268,7 @@ class LagrangianBound:
                 break
             trial = prices.copy()
             trial[0] = near[0] - sign * step if far is None else crossing[0]
-            priced = self.value(trial, deadline)
+            priced = self.value(trial, min(deadline, time.perf_counter() + share))
             tried.append((trial[0], priced))
             if priced.slope == 0:
                 break
@@ -295,8 +309,8 @@ class LagrangianBound:
                 self.lps.append(PlanLP(self.problem.channel(c), coupled=False, tail=self.tail))
             lp = self.lps[c]
             lp.set_costs(cost[c * self.periods:(c + 1) * self.periods])
-            search = PlanSearch(lp, self.channel_tolerance, deadline,
-                                max(deadline - time.perf_counter(), 0.0))
+            search = PlanSearch(lp, self.tolerance, deadline,
+                                max(deadline - time.perf_counter(), 0.0), slack=self.slack)
             search.start(Node(np.inf, {}))
             try:
                 search.run()
