@@ -248,7 +248,7 @@ class LagrangianBound:
         the next price is where the two ends' tangent lines cross, and their value there
         bounds what the bracket can gain. :attr:`sides` keeps the least bound's channel
         plans, and those of the best bound whose subgradient has the other sign."""
-        prices = np.array(prices, float)
+        prices = np.nan_to_num(np.array(prices, float))  # no duals where the root LP failed
         # the channels' slacks add up to a small share of the plan's gap
         self.slack = CHANNEL_TOLERANCE * self.tolerance * abs(best) / self.problem.caps.shape[0]
         share = (deadline - time.perf_counter()) / 3
