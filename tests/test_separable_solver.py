@@ -196,3 +196,21 @@ def test_a_childs_spend_from_its_parents_equals_a_full_pass(seed):
         cold = solve_relaxation(child, problem.budget)
         assert warm.bound == pytest.approx(cold.bound, rel=1e-9)
         np.testing.assert_allclose(warm.spend.sum(), problem.budget, rtol=1e-9)
+
+
+def test_a_first_multiplier_that_puts_every_channel_at_a_bound_is_not_the_answer():
+    """A fitted model (generated history 15 of the trust benchmark) whose first multiplier
+    puts every channel at an end of its domain: the search must still evaluate the other end
+    of its range (an unevaluated end once overflowed to inf <= inf and stopped it there, 6 %
+    below the optimum), and the answer is the grid's optimum, certified."""
+    problem = make_problem(
+        ["hill"] * 5, [2777905.53, 3502061.71, 1160498.56, 3013549.38, 6382174.90],
+        [901192.93, 272297.55, 350928.73, 192030.75, 902348.26], [5.0, 1.3997, 1.0188, 0.8682,
+                                                                   2.3446],
+        budget=2_145_000.0, lower=[390000, 162500, 195000, 130000, 195000],
+        upper=[1170000, 487500, 585000, 390000, 585000])
+    result = SeparableSolver().solve(problem)
+    reference = grid_dynamic_programming(problem, points=4291)  # a grid step of 500
+    assert result.certificate.status == OPTIMAL
+    assert problem.value(result.spend) >= reference * (1 - 1e-9)
+    assert result.spend.sum() == pytest.approx(problem.budget)

@@ -226,10 +226,10 @@ def _newton_root(envelope: Envelope, budget: float, low, high, start: float,
     last, previous, moving = np.inf, None, -np.inf
     for _ in range(200):
         width = log_high - log_low
+        gap = _dual_gap(more, less, log_low, log_high, budget)
         if width <= 1e-15 * max(1.0, abs(t)) or (
                 -moving * width <= MOVING_SLACK * max(budget, 1.0)
-                and _dual_gap(more, less, log_low, log_high, budget) <= DUAL_SLACK * _scale(
-                    log_high, budget)):
+                and np.isfinite(gap) and gap <= DUAL_SLACK * _scale(log_high, budget)):
             break
         x = spend if exact else envelope.spend(np.exp(t), right=more, start=spend)
         spend, exact = x, False
@@ -257,8 +257,9 @@ def _newton_root(envelope: Envelope, budget: float, low, high, start: float,
 def _dual_gap(more, less, log_low: float, log_high: float, budget: float) -> float:
     """How far the dual at the bracket's better end may exceed the envelope optimum: the dual
     is convex in lam with slope budget - total spend, so at most the bracket's width in lam
-    times the smaller excess at its ends."""
-    if more is None:
+    times the smaller excess at its ends (unknown, inf, while an end is still the search
+    range's own: exp(LOG_RANGE) times a budget overflows, and inf <= inf must not stop it)."""
+    if more is None or log_high >= LOG_RANGE or log_low <= -LOG_RANGE:
         return np.inf
     excess = min(float(more.sum()) - budget, budget - float(less.sum()))
     with np.errstate(over="ignore"):  # an end not evaluated yet is at exp(LOG_RANGE)
