@@ -54,7 +54,7 @@ def instance(n: int, groups: int, ramp: float, commit: float, seed: int) -> Allo
 
 
 def run(seeds: int = 3):
-    print("rule-aware engine (HiGHS via PuLP), gap tolerance 1e-6\n")
+    print("rule-aware engine (HiGHS), gap tolerance 1e-6\n")
     header = f"{'instance':<20}{'n':>6}{'seed':>6}{'seconds':>10}{'proven gap':>12}  method"
     print(header)
     print("-" * (len(header) + 40))

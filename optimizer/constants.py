@@ -25,8 +25,8 @@ METHOD_KKT = "exact KKT (equal marginal ROI, multiplier to machine precision)"
 METHOD_KKT_GROUPS = ("exact KKT with one multiplier per group (disjoint group rules), Lagrangian "
                      "dual bound")
 METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
-METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS via PuLP)"
-METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS via PuLP)"
+METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS, one model kept between rounds)"
+METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS)"
 
 METHOD_PLAN = "LP/MILP over periods with adstock dynamics, refined to the gap (HiGHS via PuLP)"
 METHOD_CONCAVE_PLAN = ("LP over periods with adstock dynamics, tangent cuts added to the gap "

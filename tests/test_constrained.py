@@ -165,3 +165,49 @@ def test_unreachable_kpi_target_is_explained():
     model = make_model(7, 3)
     with pytest.raises(InfeasibleError, match="target KPI 1,000,000.00 is out of reach"):
         allocate(model, 500, objective=Objective("target_kpi", target=1e6))
+
+
+def test_many_channels_in_overlapping_rules_match_the_reference():
+    """150 channels in two overlapping groups and a ratio (the LP engine, not the group
+    multipliers): within scipy's MILP on 30 tangents a channel, whose answer evaluated on the
+    true curves bounds the optimum from below and whose optimum bounds it from above."""
+    n = 150
+    model = make_model(7, n)
+    names = [f"c{i}" for i in range(n)]
+    rules = {"groups": [{"name": "a", "channels": names[:80], "max_share": 0.45},
+                        {"name": "b", "channels": names[40:], "min_share": 0.6}],
+             "ratios": [{"numerator": "c0", "denominator": "c1", "min": 1.2}]}
+    budget = 60.0 * n
+    result = allocate(model, budget, constraints=constraints_from_dict(rules, "rules.toml"))
+    bound, spend = tangent_lp_reference(model, budget, rules, tangents=30)
+    below = model.curves.value(spend).sum()
+    assert rules_hold(model, budget, rules, result.spend)
+    assert below * (1 - 1e-9) <= result.total_kpi <= bound * (1 + 1e-9)
+    assert result.certificate.gap <= 1e-6
+    assert "HiGHS" in result.certificate.method
+
+
+def test_shadow_prices_of_channel_bounds_and_a_ratio_floor():
+    """The reduced costs of binding channel bounds and a group's dual are the gains of
+    loosening each by one unit (finite differences on fresh solves); a binding ratio floor
+    has a positive price and loosening it gains."""
+    model = make_model(8, 5)
+
+    def solved(c0_max=10.0, c3_min=540.0, group_max=140.0, ratio=8.0):
+        rules = {"channels": {"c0": {"max": c0_max}, "c3": {"min": c3_min}},
+                 "ratios": [{"numerator": "c1", "denominator": "c2", "min": ratio}],
+                 "groups": [{"name": "g", "channels": ["c1", "c4"], "max": group_max}]}
+        return allocate(model, BUDGET, constraints=constraints_from_dict(rules, "r"))
+
+    result, step = solved(), 0.01
+    prices = {s.name: s.value for s in result.shadow_prices}
+    looser = {"channel 'c0' max": solved(c0_max=10 + step),
+              "channel 'c3' min": solved(c3_min=540 - step),
+              "group 'g' min/max (upper)": solved(group_max=140 + step)}
+    for name, relaxed in looser.items():
+        assert prices[name] == pytest.approx((relaxed.total_kpi - result.total_kpi) / step,
+                                             rel=1e-2)
+    floor = solved(c3_min=530.0)
+    ratio = {s.name: s.value for s in floor.shadow_prices}["ratio 'c1/c2' min 8 (lower)"]
+    assert ratio > 0
+    assert solved(c3_min=530.0, ratio=8 - 1e-3).total_kpi > floor.total_kpi

@@ -313,7 +313,9 @@ class Log(CurveFamily):
         return -beta / (k + x) ** 2
 
     def spend_at_marginal(self, lam, lo, hi, beta, k):
-        return np.clip(beta / lam - k, lo, hi)
+        with np.errstate(divide="ignore"):  # lam = 0: no marginal is that small, x = hi
+            x = beta / lam - k
+        return np.clip(x, lo, hi)
 
 
 @register_family

@@ -1,4 +1,4 @@
-"""A PuLP model of response curves as piecewise-linear upper bounds, refined until certified.
+"""Response curves as piecewise-linear upper bounds, refined until certified.
 
 Each *term* is a curve f evaluated at an affine expression of the model's variables (a
 channel's spend; in a weekly plan, an adstocked level). Its domain is a list of segments, each
@@ -10,7 +10,9 @@ convex-hull, "perspective" form of the disjunction) and the model is a MILP. The
 upper bound on the true optimum, and its answer, evaluated on the true curves, a lower bound.
 :meth:`PiecewiseModel.refine` adds a tangent where an answer lies on the curve part and splits
 the segment where it lies on a chord (spatial branching), so :func:`solve_certified` closes the
-two bounds in.
+two bounds in. The rounds are solved by a HiGHS model kept between them
+(:mod:`.allocation_lp`, allocations) or by a PuLP problem rebuilt each time
+(:func:`pulp_rounds`, plans with minimum commitments).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from budgetopt.optimizer.errors import SolverError
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.result.certificate import relative_gap
 
-__all__ = ["CurveTerms", "PiecewiseModel", "CertifiedSolution", "solve_certified", "make_solver",
-           "new_highs", "term_row", "MAX_CUT_RISE"]
+__all__ = ["CurveTerms", "PiecewiseModel", "Segment", "CertifiedSolution", "solve_certified",
+           "pulp_rounds", "envelope_cuts", "make_solver", "new_highs", "MAX_CUT_RISE"]
 
 INITIAL_TANGENTS = 12
 # HiGHS rejects a row with a coefficient above its large_matrix_value (1e15), PuLP then misreads
@@ -72,11 +74,6 @@ def make_solver(time_limit: float | None = None, gap: float = 1e-9):
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
 
 
-def term_row(i: int, side: str) -> str:
-    """Name of the row bounding term ``i``'s value from below ("lo") or above ("hi")."""
-    return f"term{i}_{side}"
-
-
 @dataclass
 class Segment:
     """[a, b] with the envelope's chord end c and tangent points; ``zero`` is the point 0."""
@@ -99,11 +96,13 @@ class CurveTerms:
 
 
 class PiecewiseModel:
-    """The segments of every term, and how they enter a PuLP problem."""
+    """The segments of every term, and how they enter a PuLP problem; ``choice`` holds the
+    segment each multi-segment term's last answer picked (set by whichever model solved it)."""
 
     def __init__(self, terms: CurveTerms, hints=None):
         self.terms = terms
         self.segments = [self._initial_segments(i, hints) for i in range(len(terms.curves))]
+        self.choice: dict[int, int] = {}
         self._picks: dict[int, list] = {}
 
     @property
@@ -145,8 +144,8 @@ class PiecewiseModel:
             expression = level
         if len(segments) == 1:
             segment = segments[0]
-            problem += (expression >= segment.a, term_row(i, "lo"))
-            problem += (expression <= segment.b, term_row(i, "hi"))
+            problem += expression >= segment.a
+            problem += expression <= segment.b
             for cut in _cuts(curve, segment, expression, 1):
                 problem += response <= cut
             return response
@@ -170,12 +169,14 @@ class PiecewiseModel:
         problem += response == pulp.lpSum(bounds)
         return response
 
+    def read_picks(self) -> None:
+        """Set :attr:`choice` from the binaries of the PuLP problem last solved."""
+        self.choice = {i: int(np.argmax([p.value() or 0.0 for p in picks]))
+                       for i, picks in self._picks.items()}
+
     def chosen(self, i: int) -> Segment:
         """The segment term ``i``'s answer lies in, after a solve."""
-        picks = self._picks.get(i)
-        if picks is None:
-            return self.segments[i][0]
-        return self.segments[i][int(np.argmax([p.value() or 0.0 for p in picks]))]
+        return self.segments[i][self.choice.get(i, 0)]
 
     def refine(self, values: np.ndarray, tolerance: float) -> int:
         """Tighten every term at its answer ``values[i]``; return how many changed."""
@@ -209,52 +210,64 @@ class PiecewiseModel:
     def fix_chosen(self) -> None:
         """Keep only each term's chosen segment, turning the model into an LP (for duals)."""
         self.segments = [[self.chosen(i)] for i in range(len(self.segments))]
-        self._picks = {}
+        self.choice, self._picks = {}, {}
+
+
+def envelope_cuts(curves: CurveSet, i: int, segment: Segment, points=None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The segment's envelope as linear upper bounds ``slope x + intercept`` (each scaled by
+    the segment's binary where it has one): f(b) (f is increasing), the chord from a to c, and
+    the tangents at points in [c, b]; with ``points``, only the tangents there."""
+    slopes, intercepts = [], []
+    if points is None:
+        slopes.append(0.0)
+        intercepts.append(float(curves.channel_value(i, segment.b)))
+        if segment.c > segment.a:
+            f_a, f_c = curves.channel_value(i, [segment.a, segment.c])
+            slope = float((f_c - f_a) / (segment.c - segment.a))
+            slopes.append(slope)
+            intercepts.append(float(f_a) - slope * segment.a)
+        points = segment.tangents
+    points = np.asarray(points, float)
+    if points.size:
+        values = curves.channel_value(i, points)
+        marginals = curves.channel_marginal(i, points)
+        keep = np.isfinite(marginals) & (np.abs(marginals) * max(segment.b, 1.0) < MAX_CUT_RISE)
+        slopes += marginals[keep].tolist()
+        intercepts += (values[keep] - marginals[keep] * points[keep]).tolist()
+    return np.array(slopes), np.array(intercepts)
 
 
 def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
-    """The segment's envelope as linear upper bounds, scaled by ``on`` (1, or its binary):
-    the chord from a to c, the tangents at points in [c, b], and f(b) (f is increasing)."""
-    curves, i = curve
-    f_b = float(curves.channel_value(i, segment.b))
-    cuts = [f_b * on]
-    if segment.c > segment.a:
-        f_a, f_c = curves.channel_value(i, [segment.a, segment.c])
-        slope = float((f_c - f_a) / (segment.c - segment.a))
-        cuts.append(float(f_a) * on + slope * (x - segment.a * on))
-    points = np.array(segment.tangents)
-    if points.size:
-        values = curves.channel_value(i, points)
-        slopes = curves.channel_marginal(i, points)
-        cuts += [float(v) * on + float(s) * (x - float(t) * on)
-                 for t, v, s in zip(points, values, slopes)
-                 if np.isfinite(s) and abs(s) * max(segment.b, 1.0) < MAX_CUT_RISE]
-    return cuts
+    """:func:`envelope_cuts` as PuLP expressions in ``x``, scaled by ``on`` (1 or a binary)."""
+    slopes, intercepts = envelope_cuts(*curve, segment)
+    return [float(c) * on + float(s) * x if s else float(c) * on
+            for s, c in zip(slopes, intercepts)]
 
 
 @dataclass
 class CertifiedSolution:
-    """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound;
-    ``last`` is the last model solved, which is the model's final state (its duals are the
-    rules' prices when it is an LP)."""
+    """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound."""
 
     payload: object
     value: float
     bound: float
     rounds: int
-    last: pulp.LpProblem | None = None
 
 
-def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, *,
+RoundSolver = Callable[[float, float], tuple[str, float, object]]
+
+
+def solve_certified(model: PiecewiseModel, solve_round: RoundSolver, evaluate: Callable, *,
                     gap_tolerance: float, time_limit: float, max_rounds: int = 60,
                     scale: float = 0.0):
     """Solve, evaluate on the true curves, refine; repeat until the gap closes.
 
     Args:
-        build: ``build(problem, add_terms) -> handle`` adds the caller's variables, constraints
-            and objective to an empty maximisation problem; ``add_terms(expressions)`` adds the
-            curve terms at those expressions and returns their response variables, whose sum
-            belongs in the objective.
+        solve_round: ``solve_round(time_limit, mip_gap) -> (status, bound, handle)`` solves the
+            model's current segments and tangents (status "Optimal", "Infeasible", "Unbounded"
+            or another word for a stop; bound: the proven upper bound on the objective);
+            :func:`pulp_rounds` makes one from a PuLP problem builder.
         evaluate: ``evaluate(handle) -> (true objective, term values, payload)``.
 
     Returns:
@@ -264,12 +277,10 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
     best, bound, rounds, gap = None, np.inf, 0, np.inf
     while True:
         rounds += 1
-        problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
-        handle = build(problem, lambda expressions: model.add_to(problem, expressions))
         remaining = max(deadline - time.perf_counter(), 1.0)
         # early MILPs need not be solved tighter than the refinement has got so far
         mip_gap = max(gap_tolerance / 4, min(1e-3, gap / 10))
-        status = _solve(problem, make_solver(remaining, gap=mip_gap))
+        status, round_bound, handle = solve_round(remaining, mip_gap)
         if status in LP_INFEASIBLE and best is None:
             return None
         if status != "Optimal":
@@ -277,7 +288,7 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
                 raise SolverError(f"the solver stopped ({status}) before finding any plan; "
                                   f"raise the time limit (now {time_limit:g} s).")
             break
-        bound = min(bound, _proven_bound(problem, model.is_mip))
+        bound = min(bound, round_bound)
         value, values, payload = evaluate(handle)
         if best is None or value > best.value:
             best = CertifiedSolution(payload, value, bound, rounds)
@@ -286,8 +297,28 @@ def solve_certified(model: PiecewiseModel, build: Callable, evaluate: Callable, 
             break
         if model.refine(values, gap_tolerance * 1e-3) == 0 and mip_gap <= gap_tolerance / 4:
             break
-    best.bound, best.rounds, best.last = max(bound, best.value), rounds, problem
+    best.bound, best.rounds = max(bound, best.value), rounds
     return best
+
+
+def pulp_rounds(model: PiecewiseModel, build: Callable) -> RoundSolver:
+    """Rounds on a PuLP problem rebuilt each time.
+
+    ``build(problem, add_terms) -> handle`` adds the caller's variables, constraints and
+    objective to an empty maximisation problem; ``add_terms(expressions)`` adds the curve
+    terms at those expressions and returns their response variables, whose sum belongs in the
+    objective.
+    """
+    def solve_round(time_limit: float, mip_gap: float):
+        problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
+        handle = build(problem, lambda expressions: model.add_to(problem, expressions))
+        status = _solve(problem, make_solver(time_limit, gap=mip_gap))
+        if status != "Optimal":
+            return status, np.inf, handle
+        model.read_picks()
+        return status, _proven_bound(problem, model.is_mip), handle
+
+    return solve_round
 
 
 def _solve(problem: pulp.LpProblem, solver) -> str:

@@ -35,6 +35,7 @@ from budgetopt.optimizer.solvers.lp_engine import (
     CurveTerms,
     PiecewiseModel,
     make_solver,
+    pulp_rounds,
     solve_certified,
 )
 from budgetopt.optimizer.solvers.plan_lp import applies
@@ -83,8 +84,9 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
         method = METHOD_CONCAVE_PLAN if not shaped else (
             METHOD_PRICED_PLAN if np.isfinite(solution.dual) else METHOD_SHAPED_PLAN)
     else:
+        pieces = PiecewiseModel(terms)
         shaped, method, solution = False, METHOD_PLAN, solve_certified(
-            PiecewiseModel(terms), build, evaluate, gap_tolerance=settings.gap_tolerance,
+            pieces, pulp_rounds(pieces, build), evaluate, gap_tolerance=settings.gap_tolerance,
             time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
