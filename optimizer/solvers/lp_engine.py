@@ -12,7 +12,7 @@ upper bound on the true optimum, and its answer, evaluated on the true curves, a
 the segment where it lies on a chord (spatial branching), so :func:`solve_certified` closes the
 two bounds in. The rounds are solved by a HiGHS model kept between them
 (:mod:`.allocation_lp`, allocations) or by a PuLP problem rebuilt each time
-(:func:`pulp_rounds`, plans with minimum commitments).
+(:func:`pulp_rounds`, plans with a price on spend).
 """
 
 from __future__ import annotations
@@ -76,13 +76,16 @@ def make_solver(time_limit: float | None = None, gap: float = 1e-9):
 
 @dataclass
 class Segment:
-    """[a, b] with the envelope's chord end c and tangent points; ``zero`` is the point 0."""
+    """[a, b] with the envelope's chord end c and tangent points; ``zero`` is the point 0.
+    ``chord_only``: the tangent from a touches the curve beyond b, so the envelope is the chord
+    from a to c = b and no tangent holds (the curve is still convex there)."""
 
     a: float
     b: float
     c: float
     tangents: list[float] = field(default_factory=list)
     zero: bool = False
+    chord_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,10 @@ class PiecewiseModel:
 
     def _segment(self, i: int, a: float, b: float, tangents=()) -> Segment:
         """A segment [a, b] of term ``i``, keeping the given tangent points that still apply."""
-        c = min(b, float(self.terms.curves.subset([i]).tangent_point(np.array([a]))[0]))
-        return Segment(a, b, c, sorted({c, *(t for t in tangents if c <= t <= b)}))
+        touch = float(self.terms.curves.subset([i]).tangent_point(np.array([a]))[0])
+        if touch > b:
+            return Segment(a, b, b, chord_only=True)
+        return Segment(a, b, touch, sorted({touch, *(t for t in tangents if touch <= t <= b)}))
 
     def add_to(self, problem: pulp.LpProblem, expressions) -> list:
         """Add every term's constraints, term ``i`` valued by ``expressions[i]``; return the
@@ -192,7 +197,7 @@ class PiecewiseModel:
                     self._segment(i, segment.a, float(x), segment.tangents),
                     self._segment(i, float(x), segment.b, segment.tangents)]
                 changed += 1
-            elif x >= segment.c:
+            elif x >= segment.c and not segment.chord_only:
                 point = self._tangent_point_near(i, segment, float(x))
                 if all(abs(point - t) > near for t in segment.tangents):
                     segment.tangents = sorted([*segment.tangents, point])
