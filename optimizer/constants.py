@@ -33,5 +33,6 @@ METHOD_CONCAVE_PLAN = ("LP over periods with adstock dynamics, tangent cuts adde
                        "(concave curves; HiGHS, warm-started)")
 METHOD_SHAPED_PLAN = ("LP over periods with adstock dynamics, spatial branch-and-bound on the "
                       "S-curves' levels and tangent cuts to the gap (HiGHS, warm-started)")
+METHOD_COMMITTED_SUFFIX = "; branching on the minimum commitments (off, or on at least the minimum)"
 METHOD_PRICED_PLAN = (METHOD_SHAPED_PLAN + "; bounded by each channel's plan alone, the rules "
                       "across channels priced (Lagrangian)")

@@ -6,10 +6,11 @@ the history's spend still adds, and its response in period t is multiplier_t * c
 Every level is an affine expression of the spend variables. The in-plan KPI (plus the
 carried-out tail with ``count_carryover``) is maximised under the budget, the channel totals'
 rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing shares, per-period caps,
-flighting and step-change limits. Plans without minimum commitments or a price on spend go
-to the HiGHS LP of :mod:`plan_lp` (tangent cuts) and its search in :mod:`plan_search`
-(S-curves by branching on their levels, with a Lagrangian bound by channel); the others to
-the certified piecewise-linear MILP engine that allocations with rules use.
+flighting and step-change limits. Plans without a price on spend go to the HiGHS LP of
+:mod:`plan_lp` (tangent cuts) and its search in :mod:`plan_search` (S-curves by branching on
+their levels, minimum commitments on their switches, with a Lagrangian bound by channel);
+plans with a price (profit objectives) to the certified piecewise-linear MILP engine that
+allocations with rules use, on PuLP.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import numpy as np
 import pulp
 from budgetopt.optimizer.constants import (
+    METHOD_COMMITTED_SUFFIX,
     METHOD_CONCAVE_PLAN,
     METHOD_PLAN,
     METHOD_PRICED_PLAN,
@@ -80,17 +82,21 @@ def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -
     if applies(problem):
         solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
                                  time_limit=settings.time_limit)
+        committed = bool((problem.totals.min_if_on > 0).any())
         shaped = solution is not None and solution.shaped
         method = METHOD_CONCAVE_PLAN if not shaped else (
             METHOD_PRICED_PLAN if np.isfinite(solution.dual) else METHOD_SHAPED_PLAN)
+        if committed:
+            method += METHOD_COMMITTED_SUFFIX
+        branched = shaped or committed
     else:
         pieces = PiecewiseModel(terms)
-        shaped, method, solution = False, METHOD_PLAN, solve_certified(
+        branched, method, solution = False, METHOD_PLAN, solve_certified(
             pieces, pulp_rounds(pieces, build), evaluate, gap_tolerance=settings.gap_tolerance,
             time_limit=settings.time_limit, scale=scale)
     if solution is None:
         raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
-    effort, effort_label = ((solution.nodes, "branch-and-bound node(s)") if shaped
+    effort, effort_label = ((solution.nodes, "branch-and-bound node(s)") if branched
                             else (solution.rounds, "refinement round(s)"))
     certificate = certify(method, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=effort, effort_label=effort_label,

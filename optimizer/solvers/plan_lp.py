@@ -9,16 +9,20 @@ dynamics, from below. Its rows are built from arrays straight into HiGHS (highsp
 through PuLP; each round only adds the tangents at the answer's levels where the bound exceeds
 the curve, and re-solves from the previous basis.
 
-With concave curves that LP is the whole story (a convex programme). Where an S-curve's answer
-lies on its chord, the LP's bound there is loose; the search splits that term's level range at
-the answer (:meth:`PlanLP.split`: two LPs that differ in the term's bounds and chord, each
-re-solved from the basis at hand). The rules are those of the general planner (the budget,
-channel totals, group and ratio rules, pacing, caps and flighting, step changes).
+With concave curves and no minimum commitments that LP is the whole story (a convex
+programme). A channel with a minimum commitment gets a switch s in [0, 1], its total
+between min_if_on x s and its max x s; the search branches on a switch the LP leaves
+fractional (off: s = 0, on: s = 1), and only plans that keep every commitment count.
+Where an S-curve's answer lies on its chord, the LP's bound there is loose; the search splits
+that term's level range at the answer (:meth:`PlanLP.split`: two LPs that differ in the
+term's bounds and chord, each re-solved from the basis at hand). The rules are those of the
+general planner (the budget, channel totals and commitments, group and ratio rules, pacing,
+caps and flighting, step changes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from budgetopt.optimizer.model.adstock import steady_state_scale
@@ -35,22 +39,23 @@ INTERIOR_FIRST = 5000  # from this many curve terms the first LP is solved by in
 # (8x faster than the dual simplex from scratch at 26,000 terms); its crossover leaves the basis
 # that each later round's dual simplex starts from
 THRESHOLD_PASSES = 60  # bisection passes locating where an S-curve's tangent becomes valid
+SWITCH_TOLERANCE = 1e-9  # a commitment's switch this close to 0 or 1 is decided
 
 
 def applies(problem: PlanProblem) -> bool:
-    """No minimum commitments and no price on spend: the LP (and, for S-curves, branching on
-    levels rather than on binaries) suffices."""
-    totals = problem.totals
-    return bool(not (totals.min_if_on > 0).any() and totals.price == 0)
+    """No price on spend (the Lagrangian bound prices spend itself)."""
+    return bool(problem.totals.price == 0)
 
 
 @dataclass(frozen=True)
 class Node:
-    """The bound of the node that made this one, and the level ranges of the S-curve terms
-    it has narrowed (position among the shaped terms -> (lo, hi); the rest keep the root's)."""
+    """The bound of the node that made this one, the level ranges of the S-curve terms it has
+    narrowed (position among the shaped terms -> (lo, hi); the rest keep the root's) and the
+    minimum commitments it has decided (position among them -> 0 off, 1 on)."""
 
     bound: float
     ranges: dict[int, tuple[float, float]]
+    switches: dict[int, int] = field(default_factory=dict)
 
 
 class PlanLP:
@@ -118,6 +123,11 @@ class PlanLP:
         index[inside], value[inside] = self.term_cols, -self.term_values
         self._add_rows(self.carry, self.carry, starts, index, value)
         self.costs = np.zeros(n_x)
+        self.committed = np.flatnonzero(problem.totals.min_if_on > 0)  # channels with a switch
+        self.switch_cols = n_x + 2 * n_y + np.arange(len(self.committed))
+        self.highs.addVars(len(self.committed), np.zeros(len(self.committed)),
+                           np.ones(len(self.committed)))
+        self.switches: dict[int, int] = {}
         self._add_rules(coupled)
         self._add_shaped_terms()
         typical = problem.budget / problem.periods / self.channels
@@ -168,6 +178,11 @@ class PlanLP:
             high = totals.upper[c] if totals.upper[c] < totals.budget else inf
             if np.isfinite(low) or np.isfinite(high):
                 rows.append((low, high, cells(c), np.ones(periods)))
+        for k, c in enumerate(self.committed):  # min_if_on s <= total <= max s
+            columns = np.r_[cells(c), self.switch_cols[k]]
+            rows.append((0.0, inf, columns, np.r_[np.ones(periods), -totals.min_if_on[c]]))
+            rows.append((-inf, 0.0, columns, np.r_[np.ones(periods),
+                                                   -min(totals.upper[c], totals.budget)]))
         for c, limit in enumerate(problem.step):
             if np.isnan(limit):
                 continue
@@ -255,6 +270,34 @@ class PlanLP:
                                         np.full(len(changed), -self.inf), intercept)
             self.range_lo, self.range_hi = lo, hi
             self._switch_conditional()
+
+    def set_switches(self, switches: dict[int, int]) -> None:
+        """Fix the decided commitments' switches (the rest free in [0, 1])."""
+        if switches == self.switches:
+            return
+        lower = np.zeros(len(self.committed))
+        upper = np.ones(len(self.committed))
+        for k, on in switches.items():
+            lower[k] = upper[k] = on
+        self.highs.changeColsBounds(len(lower), self.switch_cols.astype(np.int32), lower, upper)
+        self.switches = dict(switches)
+
+    def fractional_switch(self) -> int:
+        """The commitment whose switch the last answer leaves furthest from 0 and 1 (-1:
+        none)."""
+        if not len(self.committed):
+            return -1
+        values = np.asarray(self.highs.getSolution().col_value)[self.switch_cols]
+        distance = np.minimum(values, 1 - values)
+        k = int(np.argmax(distance))
+        return k if distance[k] > SWITCH_TOLERANCE else -1
+
+    def keeps_commitments(self, spend: np.ndarray) -> bool:
+        """Whether every committed channel's total is 0 or at least its min_if_on."""
+        totals = spend[self.committed].sum(axis=1)
+        floor = self.problem.totals.min_if_on[self.committed]
+        return bool(np.all((totals <= SWITCH_TOLERANCE * floor) |
+                           (totals >= floor * (1 - SWITCH_TOLERANCE))))
 
     def _switch_conditional(self) -> None:
         should = self.range_lo[self.conditional_term] >= self.conditional_threshold
@@ -365,7 +408,8 @@ class PlanLP:
     def excess(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How far each term's bound lies above its curve at the answer's level, and which
         terms lie strictly inside an S-curve's chord (where only branching helps)."""
-        bound = np.asarray(self.highs.getSolution().col_value)[self.n_x + self.n_y:]
+        values = np.asarray(self.highs.getSolution().col_value)
+        bound = values[self.n_x + self.n_y:self.n_x + 2 * self.n_y]
         excess = bound - self.curves.value(levels)
         chord = np.zeros(self.n_y, bool)
         if len(self.shaped):
@@ -395,5 +439,5 @@ class PlanLP:
         # halfway between the answer and the chord's middle: a split at the answer alone
         # leaves one child almost as loose as its parent when the answer is near a range end
         at = 0.5 * float(levels[term]) + 0.25 * (lo + float(self.shaped_end[k]))
-        return [Node(bound, {**node.ranges, k: (lo, at)}),
-                Node(bound, {**node.ranges, k: (at, hi)})]
+        return [Node(bound, {**node.ranges, k: (lo, at)}, node.switches),
+                Node(bound, {**node.ranges, k: (at, hi)}, node.switches)]

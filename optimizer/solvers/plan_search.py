@@ -166,6 +166,7 @@ class PlanSearch:
         """Solve the node, cutting while cuts pay; return its children (none when closed)."""
         lp = self.lp
         lp.set_ranges(node.ranges)
+        lp.set_switches(node.switches)
         rounds = MAX_ROUNDS if not len(lp.shaped) else NODE_ROUNDS
         bound = node.bound
         for _ in range(rounds):
@@ -181,7 +182,7 @@ class PlanSearch:
             bound = min(bound, lp.objective)
             spend = lp.spend()
             value, levels = lp.evaluate(spend)
-            if self.best is None or value > self.best[0]:
+            if lp.keeps_commitments(spend) and (self.best is None or value > self.best[0]):
                 self.best, self.best_ranges = (value, spend), node.ranges
             if self._done(bound):
                 self.closed = max(self.closed, bound)
@@ -193,6 +194,9 @@ class PlanSearch:
             if timed_out or (on_chord > loose or not lp.cut(levels, excess, chord,
                                                             self.tolerance)):
                 break
+        switch = lp.fractional_switch()
+        if switch >= 0 and time.perf_counter() <= self.deadline:
+            return [Node(bound, node.ranges, {**node.switches, switch: on}) for on in (0, 1)]
         if not chord.any() or (excess[chord] <= 0).all() or \
                 time.perf_counter() > self.deadline:
             self.closed = max(self.closed, bound)
