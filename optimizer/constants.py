@@ -28,7 +28,6 @@ METHOD_BRANCH_AND_BOUND = "global branch-and-bound on concave envelopes"
 METHOD_LP = "LP with tangent cuts refined to the gap (HiGHS, one model kept between rounds)"
 METHOD_MILP = "MILP on piecewise-linear upper bounds refined to the gap (HiGHS)"
 
-METHOD_PLAN = "LP/MILP over periods with adstock dynamics, refined to the gap (HiGHS via PuLP)"
 METHOD_CONCAVE_PLAN = ("LP over periods with adstock dynamics, tangent cuts added to the gap "
                        "(concave curves; HiGHS, warm-started)")
 METHOD_SHAPED_PLAN = ("LP over periods with adstock dynamics, spatial branch-and-bound on the "

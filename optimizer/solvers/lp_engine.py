@@ -1,7 +1,6 @@
 """Response curves as piecewise-linear upper bounds, refined until certified.
 
-Each *term* is a curve f evaluated at an affine expression of the model's variables (a
-channel's spend; in a weekly plan, an adstocked level). Its domain is a list of segments, each
+Each *term* is a curve f evaluated at a channel's spend. Its domain is a list of segments, each
 bounded above by the concave envelope of f on it: the chord from the segment's start a to the
 tangent point c (where S-curves leave their convex foot; c = a for concave curves), then
 tangents of f at points in [c, b]. A channel that may be off gets the extra segment {0}. With one
@@ -10,9 +9,9 @@ convex-hull, "perspective" form of the disjunction) and the model is a MILP. The
 upper bound on the true optimum, and its answer, evaluated on the true curves, a lower bound.
 :meth:`PiecewiseModel.refine` adds a tangent where an answer lies on the curve part and splits
 the segment where it lies on a chord (spatial branching), so :func:`solve_certified` closes the
-two bounds in. The rounds are solved by a HiGHS model kept between them
-(:mod:`.allocation_lp`, allocations) or by a PuLP problem rebuilt each time
-(:func:`pulp_rounds`, plans with a price on spend).
+two bounds in, each round solved by the HiGHS model of :mod:`.allocation_lp`, kept between
+rounds. :func:`make_solver` is the PuLP solver of the deletion filters that name conflicting
+rules.
 """
 
 from __future__ import annotations
@@ -31,11 +30,11 @@ from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.result.certificate import relative_gap
 
 __all__ = ["CurveTerms", "PiecewiseModel", "Segment", "CertifiedSolution", "solve_certified",
-           "pulp_rounds", "envelope_cuts", "make_solver", "new_highs", "MAX_CUT_RISE"]
+           "envelope_cuts", "make_solver", "new_highs", "MAX_CUT_RISE"]
 
 INITIAL_TANGENTS = 12
-# HiGHS rejects a row with a coefficient above its large_matrix_value (1e15), PuLP then misreads
-# the solution (an IndexError), and rows nearly that steep make its LPs fail numerically: a
+# HiGHS rejects a row with a coefficient above its large_matrix_value (1e15), and rows nearly
+# that steep make its LPs fail numerically: a
 # tangent that rises more than this over its segment (Hill with s < 1 just above 0) bounds
 # nothing a milder one does not, so it is left out (the bound stays valid, only looser there)
 MAX_CUT_RISE = 1e15
@@ -99,14 +98,13 @@ class CurveTerms:
 
 
 class PiecewiseModel:
-    """The segments of every term, and how they enter a PuLP problem; ``choice`` holds the
-    segment each multi-segment term's last answer picked (set by whichever model solved it)."""
+    """The segments of every term; ``choice`` holds the segment each multi-segment term's
+    last answer picked (set by the model that solved it)."""
 
     def __init__(self, terms: CurveTerms, hints=None):
         self.terms = terms
         self.segments = [self._initial_segments(i, hints) for i in range(len(terms.curves))]
         self.choice: dict[int, int] = {}
-        self._picks: dict[int, list] = {}
 
     @property
     def is_mip(self) -> bool:
@@ -129,55 +127,6 @@ class PiecewiseModel:
         if touch > b:
             return Segment(a, b, b, chord_only=True)
         return Segment(a, b, touch, sorted({touch, *(t for t in tangents if touch <= t <= b)}))
-
-    def add_to(self, problem: pulp.LpProblem, expressions) -> list:
-        """Add every term's constraints, term ``i`` valued by ``expressions[i]``; return the
-        variables bounding each f_i from above."""
-        self._picks = {}
-        return [self._add_term(problem, i, expression)
-                for i, expression in enumerate(expressions)]
-
-    def _add_term(self, problem, i, expression):
-        segments = self.segments[i]
-        curve = (self.terms.curves, i)
-        response = problem.add_variable(f"r{i}")
-        if not isinstance(expression, pulp.LpVariable):
-            # a plan's level is a long sum over periods: name it once, so that each of the
-            # term's cuts is a row of two entries instead of a copy of the sum (sparse rows)
-            level = problem.add_variable(f"level{i}")
-            problem += level == expression
-            expression = level
-        if len(segments) == 1:
-            segment = segments[0]
-            problem += expression >= segment.a
-            problem += expression <= segment.b
-            for cut in _cuts(curve, segment, expression, 1):
-                problem += response <= cut
-            return response
-        pick = [problem.add_variable(f"z{i}_{j}", 0, 1, cat=pulp.LpBinary)
-                for j in range(len(segments))]
-        self._picks[i] = pick
-        problem += pulp.lpSum(pick) == 1
-        parts, bounds = [], []
-        for j, segment in enumerate(segments):
-            if segment.zero:
-                continue
-            part = problem.add_variable(f"x{i}_{j}", lowBound=0)
-            bound = problem.add_variable(f"y{i}_{j}")
-            problem += part >= segment.a * pick[j]
-            problem += part <= segment.b * pick[j]
-            for cut in _cuts(curve, segment, part, pick[j]):
-                problem += bound <= cut
-            parts.append(part)
-            bounds.append(bound)
-        problem += expression == pulp.lpSum(parts)
-        problem += response == pulp.lpSum(bounds)
-        return response
-
-    def read_picks(self) -> None:
-        """Set :attr:`choice` from the binaries of the PuLP problem last solved."""
-        self.choice = {i: int(np.argmax([p.value() or 0.0 for p in picks]))
-                       for i, picks in self._picks.items()}
 
     def chosen(self, i: int) -> Segment:
         """The segment term ``i``'s answer lies in, after a solve."""
@@ -215,7 +164,7 @@ class PiecewiseModel:
     def fix_chosen(self) -> None:
         """Keep only each term's chosen segment, turning the model into an LP (for duals)."""
         self.segments = [[self.chosen(i)] for i in range(len(self.segments))]
-        self.choice, self._picks = {}, {}
+        self.choice = {}
 
 
 def envelope_cuts(curves: CurveSet, i: int, segment: Segment, points=None
@@ -243,13 +192,6 @@ def envelope_cuts(curves: CurveSet, i: int, segment: Segment, points=None
     return np.array(slopes), np.array(intercepts)
 
 
-def _cuts(curve: tuple[CurveSet, int], segment: Segment, x, on):
-    """:func:`envelope_cuts` as PuLP expressions in ``x``, scaled by ``on`` (1 or a binary)."""
-    slopes, intercepts = envelope_cuts(*curve, segment)
-    return [float(c) * on + float(s) * x if s else float(c) * on
-            for s, c in zip(slopes, intercepts)]
-
-
 @dataclass
 class CertifiedSolution:
     """Best answer found (``payload``, from ``evaluate``), its true value and the proven bound."""
@@ -271,8 +213,7 @@ def solve_certified(model: PiecewiseModel, solve_round: RoundSolver, evaluate: C
     Args:
         solve_round: ``solve_round(time_limit, mip_gap) -> (status, bound, handle)`` solves the
             model's current segments and tangents (status "Optimal", "Infeasible", "Unbounded"
-            or another word for a stop; bound: the proven upper bound on the objective);
-            :func:`pulp_rounds` makes one from a PuLP problem builder.
+            or another word for a stop; bound: the proven upper bound on the objective).
         evaluate: ``evaluate(handle) -> (true objective, term values, payload)``.
 
     Returns:
@@ -304,44 +245,3 @@ def solve_certified(model: PiecewiseModel, solve_round: RoundSolver, evaluate: C
             break
     best.bound, best.rounds = max(bound, best.value), rounds
     return best
-
-
-def pulp_rounds(model: PiecewiseModel, build: Callable) -> RoundSolver:
-    """Rounds on a PuLP problem rebuilt each time.
-
-    ``build(problem, add_terms) -> handle`` adds the caller's variables, constraints and
-    objective to an empty maximisation problem; ``add_terms(expressions)`` adds the curve
-    terms at those expressions and returns their response variables, whose sum belongs in the
-    objective.
-    """
-    def solve_round(time_limit: float, mip_gap: float):
-        problem = pulp.LpProblem("budgetopt", pulp.LpMaximize)
-        handle = build(problem, lambda expressions: model.add_to(problem, expressions))
-        status = _solve(problem, make_solver(time_limit, gap=mip_gap))
-        if status != "Optimal":
-            return status, np.inf, handle
-        model.read_picks()
-        return status, _proven_bound(problem, model.is_mip), handle
-
-    return solve_round
-
-
-def _solve(problem: pulp.LpProblem, solver) -> str:
-    """Solve; PuLP's status name ("Not Solved" when HiGHS stopped without any solution: PuLP
-    3.3 then fails reading the empty solution with an IndexError)."""
-    try:
-        problem.solve(solver)
-    except IndexError:
-        return "Not Solved"
-    return pulp.LpStatus[problem.status]
-
-
-def _proven_bound(problem: pulp.LpProblem, is_mip: bool) -> float:
-    """The solver's proven bound on the objective (MILP: its dual bound, not the incumbent)."""
-    objective = pulp.value(problem.objective)
-    solver_model = getattr(problem, "solverModel", None)
-    if is_mip and solver_model is not None and hasattr(solver_model, "getInfo"):
-        dual_bound = -solver_model.getInfo().mip_dual_bound  # HiGHS minimised -objective
-        if np.isfinite(dual_bound):
-            return max(objective, dual_bound)
-    return objective

@@ -6,11 +6,10 @@ the history's spend still adds, and its response in period t is multiplier_t * c
 Every level is an affine expression of the spend variables. The in-plan KPI (plus the
 carried-out tail with ``count_carryover``) is maximised under the budget, the channel totals'
 rules (min, max, fixed, max_change, min_if_on, groups, ratios), pacing shares, per-period caps,
-flighting and step-change limits. Plans without a price on spend go to the HiGHS LP of
-:mod:`plan_lp` (tangent cuts) and its search in :mod:`plan_search` (S-curves by branching on
-their levels, minimum commitments on their switches, with a Lagrangian bound by channel);
-plans with a price (profit objectives) to the certified piecewise-linear MILP engine that
-allocations with rules use, on PuLP.
+flighting and step-change limits, by the HiGHS LP of :mod:`plan_lp` (tangent cuts) and its
+search in :mod:`plan_search` (S-curves by branching on their levels, minimum commitments on
+their switches, with a Lagrangian bound by channel). The same rules as PuLP rows serve the
+deletion filter that names the rules of an infeasible plan.
 """
 
 from __future__ import annotations
@@ -22,25 +21,19 @@ import pulp
 from budgetopt.optimizer.constants import (
     METHOD_COMMITTED_SUFFIX,
     METHOD_CONCAVE_PLAN,
-    METHOD_PLAN,
     METHOD_PRICED_PLAN,
     METHOD_SHAPED_PLAN,
 )
 from budgetopt.optimizer.errors import InfeasibleError
-from budgetopt.optimizer.model.dynamics import adstock_levels, simulate, tail_length
+from budgetopt.optimizer.model.dynamics import simulate, tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem, spread
 from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.result.plan import PlanResult
 from budgetopt.optimizer.settings import PLAN_GAP_TOLERANCE, SolverSettings
 from budgetopt.optimizer.solvers.infeasibility import NamedRule, conflict_message, named_rules
 from budgetopt.optimizer.solvers.lp_engine import (
-    CurveTerms,
-    PiecewiseModel,
     make_solver,
-    pulp_rounds,
-    solve_certified,
 )
-from budgetopt.optimizer.solvers.plan_lp import applies
 from budgetopt.optimizer.solvers.plan_search import solve_plan_lp
 from budgetopt.optimizer.solvers.rules import (
     LOWER,
@@ -59,45 +52,21 @@ PLAN_SETTINGS = SolverSettings(gap_tolerance=PLAN_GAP_TOLERANCE)
 def solve_plan(problem: PlanProblem, settings: SolverSettings = PLAN_SETTINGS) -> PlanResult:
     """The best spend per channel per period of ``problem``, with its certificate."""
     started = time.perf_counter()
-    model, periods = problem.model, problem.periods
-    tail = tail_length(model) if problem.count_carryover else 0
-    terms, expression_of = _terms(problem, tail)
-    scale = problem.totals.scale
-
-    def build(lp, add_terms, skip=frozenset()):
-        spend = _spend_variables(lp, problem)
-        responses = add_terms(expression_of(spend)) if add_terms else []
-        lp += pulp.lpSum(responses)
-        _add_plan_rules(lp, problem, spend, skip)
-        return spend
-
-    def evaluate(spend_variables):
-        x = np.array([[v.value() or 0.0 for v in row] for row in spend_variables]).clip(0)
-        kpi, carried = simulate(model, x, problem.multipliers, tail)
-        levels = adstock_levels(model, np.hstack([x, np.zeros((len(model), tail))]))
-        values = np.concatenate([levels[:, :periods].ravel(), levels[:, periods:].ravel()])
-        return kpi.sum() + carried.sum(), values, x
-
-    deadline = started + settings.time_limit
-    if applies(problem):
-        solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
-                                 time_limit=settings.time_limit)
-        committed = bool((problem.totals.min_if_on > 0).any())
-        shaped = solution is not None and solution.shaped
-        method = METHOD_CONCAVE_PLAN if not shaped else (
-            METHOD_PRICED_PLAN if np.isfinite(solution.dual) else METHOD_SHAPED_PLAN)
-        if committed:
-            method += METHOD_COMMITTED_SUFFIX
-        branched = shaped or committed
-    else:
-        pieces = PiecewiseModel(terms)
-        branched, method, solution = False, METHOD_PLAN, solve_certified(
-            pieces, pulp_rounds(pieces, build), evaluate, gap_tolerance=settings.gap_tolerance,
-            time_limit=settings.time_limit, scale=scale)
+    model = problem.model
+    solution = solve_plan_lp(problem, gap_tolerance=settings.gap_tolerance,
+                             time_limit=settings.time_limit)
     if solution is None:
-        raise InfeasibleError(_explain(problem, build, max(deadline - time.perf_counter(), 1.0)))
-    effort, effort_label = ((solution.nodes, "branch-and-bound node(s)") if branched
+        raise InfeasibleError(_explain(problem, max(started + settings.time_limit
+                                                    - time.perf_counter(), 1.0)))
+    committed = bool((problem.totals.min_if_on > 0).any())
+    method = METHOD_CONCAVE_PLAN if not solution.shaped else (
+        METHOD_PRICED_PLAN if np.isfinite(solution.dual) else METHOD_SHAPED_PLAN)
+    if committed:
+        method += METHOD_COMMITTED_SUFFIX
+    effort, effort_label = ((solution.nodes, "branch-and-bound node(s)")
+                            if solution.shaped or committed
                             else (solution.rounds, "refinement round(s)"))
+    scale = problem.totals.scale
     certificate = certify(method, solution.value, solution.bound, settings.gap_tolerance,
                           scale=scale, effort=effort, effort_label=effort_label,
                           seconds=time.perf_counter() - started)
@@ -122,40 +91,6 @@ def _spend_variables(lp, problem: PlanProblem):
     channels, periods = problem.caps.shape
     return [[lp.add_variable(f"x{c}_{t}", 0.0, float(problem.caps[c, t]))
              for t in range(periods)] for c in range(channels)]
-
-
-def _terms(problem: PlanProblem, tail: int):
-    """One curve term per channel and period (and carry-out period), with its level's range."""
-    model = problem.model
-    channels, periods = problem.caps.shape
-    horizon = periods + tail
-    kernel = model.adstock_kernel(horizon)
-    caps = np.hstack([problem.caps, np.zeros((channels, tail))])
-    lows = model.carry(horizon)
-    highs = lows + np.vstack([np.convolve(caps[c], kernel[c])[:horizon] for c in range(channels)])
-    owner = np.repeat(np.arange(channels), periods)
-    owner_tail = np.repeat(np.arange(channels), tail)
-    scale = np.concatenate([problem.multipliers.ravel(), np.ones(channels * tail)])
-    curves = model.curves.subset(np.concatenate([owner, owner_tail])).scaled(1.0, scale)
-    terms = CurveTerms(curves=curves,
-                       lo=np.concatenate([lows[:, :periods].ravel(), lows[:, periods:].ravel()]),
-                       hi=np.concatenate([highs[:, :periods].ravel(), highs[:, periods:].ravel()]),
-                       off=np.zeros(len(curves), bool))
-
-    def expression_of(spend):
-        levels = []
-        for c in range(channels):
-            running = []
-            for t in range(horizon):
-                inside = [float(kernel[c, t - s]) * spend[c][s]
-                          for s in range(min(t + 1, periods)) if kernel[c, t - s]]
-                running.append(pulp.lpSum(inside) + float(lows[c, t]))
-            levels.append(running)
-        inside = [levels[c][t] for c in range(channels) for t in range(periods)]
-        carried = [levels[c][t] for c in range(channels) for t in range(periods, horizon)]
-        return inside + carried
-
-    return terms, expression_of
 
 
 def _add_plan_rules(lp, problem: PlanProblem, spend, skip) -> None:
@@ -183,7 +118,7 @@ def _add_plan_rules(lp, problem: PlanProblem, spend, skip) -> None:
                 lp += spend[c][t] >= (1 - limit) * spend[c][t - 1]
 
 
-def _explain(problem: PlanProblem, build, time_limit: float) -> str:
+def _explain(problem: PlanProblem, time_limit: float) -> str:
     reach = problem.caps.sum()
     if reach < problem.budget * (1 - 1e-9):
         return (f"per-period caps and flighting let the plan spend at most {reach:,.2f}, less "
@@ -204,7 +139,7 @@ def _explain(problem: PlanProblem, build, time_limit: float) -> str:
 
     def feasible(active):
         lp = pulp.LpProblem("plan_feasibility", pulp.LpMaximize)
-        build(lp, None, skip=keys - active)
+        _add_plan_rules(lp, problem, _spend_variables(lp, problem), keys - active)
         lp.solve(make_solver(time_limit))
         return pulp.LpStatus[lp.status] == "Optimal"
 

@@ -1,5 +1,5 @@
-"""Plans without commitments: one LP kept in HiGHS, cut until certified (the search over
-S-shaped curves' levels that drives it is :mod:`plan_search`).
+"""The plan as one LP kept in HiGHS, cut until certified (the search over S-shaped curves'
+levels and minimum commitments that drives it is :mod:`plan_search`).
 
 Each curve term (a channel's curve at its adstocked level in one period) is bounded from above
 by its concave envelope over the level's range: tangents of concave curves, and for an S-curve
@@ -15,9 +15,9 @@ between min_if_on x s and its max x s; the search branches on a switch the LP le
 fractional (off: s = 0, on: s = 1), and only plans that keep every commitment count.
 Where an S-curve's answer lies on its chord, the LP's bound there is loose; the search splits
 that term's level range at the answer (:meth:`PlanLP.split`: two LPs that differ in the
-term's bounds and chord, each re-solved from the basis at hand). The rules are those of the
-general planner (the budget, channel totals and commitments, group and ratio rules, pacing,
-caps and flighting, step changes).
+term's bounds and chord, each re-solved from the basis at hand). The rules: the budget,
+channel totals and commitments, group and ratio rules, pacing, caps and flighting, step
+changes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from budgetopt.optimizer.model.dynamics import tail_length
 from budgetopt.optimizer.problem.plan import PlanProblem
 from budgetopt.optimizer.solvers.lp_engine import MAX_CUT_RISE, new_highs
 
-__all__ = ["Node", "PlanLP", "applies"]
+__all__ = ["Node", "PlanLP"]
 
 FIRST_TANGENTS = (0.5, 1.0, 2.0)  # initial tangent points, as multiples of
 # the level the current spend keeps up (where the answer usually is)
@@ -40,11 +40,6 @@ INTERIOR_FIRST = 5000  # from this many curve terms the first LP is solved by in
 # that each later round's dual simplex starts from
 THRESHOLD_PASSES = 60  # bisection passes locating where an S-curve's tangent becomes valid
 SWITCH_TOLERANCE = 1e-9  # a commitment's switch this close to 0 or 1 is decided
-
-
-def applies(problem: PlanProblem) -> bool:
-    """No price on spend (the Lagrangian bound prices spend itself)."""
-    return bool(problem.totals.price == 0)
 
 
 @dataclass(frozen=True)
