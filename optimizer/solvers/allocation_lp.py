@@ -33,10 +33,9 @@ class AllocationLP:
         self._top_rows: dict[int, int] = {}  # a one-segment term's row r <= f(b)
         self._structure = None
         self._added: list[list[set]] = []  # the tangent points each segment's rows hold
-        # per multi-segment term: each segment's (z, p, y) columns (None for the point 0), and
-        # its binaries
-        self._parts: dict[int, list[tuple[int, int, int] | None]] = {}
-        self._picks: dict[int, list[int]] = {}
+        # per multi-segment term: each segment's binary z, part p and bound y (p and y None for
+        # the point 0)
+        self._parts: dict[int, list[tuple[int, int | None, int | None]]] = {}
 
     # --- building ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -48,7 +47,7 @@ class AllocationLP:
         self._structure = self._shape()
         self._added = [[set(segment.tangents) for segment in segments]
                        for segments in self.pieces.segments]
-        self._parts, self._picks, self._top_rows = {}, {}, {}
+        self._parts, self._top_rows = {}, {}
         # x (columns 0..n-1) within its one segment, or 0..the last segment's end
         x_lower = [segments[0].a if len(segments) == 1 else 0.0
                    for segments in self.pieces.segments]
@@ -60,10 +59,8 @@ class AllocationLP:
         rows = _Rows()
         for i, segments in enumerate(self.pieces.segments):
             if len(segments) == 1:
-                slopes, intercepts = envelope_cuts(problem.curves, i, segments[0])
                 self._top_rows[i] = rows.count  # the first cut: r <= f(b)
-                for slope, intercept in zip(slopes, intercepts):  # r - slope x <= intercept
-                    rows.add(-inf, intercept, [n + i, i], [1.0, -slope])
+                self._add_cuts(rows, i, 0, envelope_cuts(problem.curves, i, segments[0]))
             else:
                 self._add_disjunction(i, segments, rows, inf)
         # the budget, then each rule (one two-sided row each)
@@ -82,31 +79,41 @@ class AllocationLP:
         segment's cuts scaled by z_j; x_i = sum p_j, r_i = sum y_j, sum z_j = 1."""
         import highspy
 
-        highs, n, curves = self.highs, len(self.problem.names), self.problem.curves
-        parts, picks, bounds = [], [], []
-        for segment in segments:
+        highs, n = self.highs, len(self.problem.names)
+        self._parts[i] = []
+        for j, segment in enumerate(segments):
             z = highs.getNumCol()
             highs.addVar(0.0, 1.0)
             highs.changeColIntegrality(z, highspy.HighsVarType.kInteger)
-            picks.append(z)
             if segment.zero:
-                parts.append(None)
+                self._parts[i].append((z, None, None))
                 continue
             p, y = z + 1, z + 2
             highs.addVar(0.0, segment.b)
             highs.addVar(-inf, inf)
+            self._parts[i].append((z, p, y))
             rows.add(0.0, inf, [p, z], [1.0, -segment.a])
             rows.add(-inf, 0.0, [p, z], [1.0, -segment.b])
-            slopes, intercepts = envelope_cuts(curves, i, segment)
-            for slope, intercept in zip(slopes, intercepts):  # y - slope p - intercept z <= 0
-                rows.add(-inf, 0.0, [y, p, z], [1.0, -slope, -intercept])
-            parts.append((z, p, y))
-            bounds.append(y)
-        self._parts[i], self._picks[i] = parts, picks
-        columns = [p for _, p, _ in filter(None, parts)]
+            self._add_cuts(rows, i, j, envelope_cuts(self.problem.curves, i, segment))
+        picks = [z for z, _, _ in self._parts[i]]
+        columns = [p for _, p, _ in self._parts[i] if p is not None]
+        bounds = [y for _, _, y in self._parts[i] if y is not None]
         rows.add(0.0, 0.0, [i, *columns], [1.0, *[-1.0] * len(columns)])
         rows.add(0.0, 0.0, [n + i, *bounds], [1.0, *[-1.0] * len(bounds)])
         rows.add(1.0, 1.0, picks, np.ones(len(picks)))
+
+    def _add_cuts(self, rows: _Rows, i: int, j: int, cuts: tuple[np.ndarray, np.ndarray]):
+        """Rows bounding term i's response by ``slope x + intercept`` on its segment j: on r and
+        x for a one-segment term, else on the segment's y and p, the intercept scaled by z."""
+        import highspy
+
+        inf, n = highspy.kHighsInf, len(self.problem.names)
+        for slope, intercept in zip(*cuts):
+            if i not in self._parts:  # r - slope x <= intercept
+                rows.add(-inf, intercept, [n + i, i], [1.0, -slope])
+            else:  # y - slope p - intercept z <= 0
+                z, p, y = self._parts[i][j]
+                rows.add(-inf, 0.0, [y, p, z], [1.0, -slope, -intercept])
 
     def _shape(self):
         return tuple(tuple((s.a, s.b, s.c, s.zero) for s in segments)
@@ -114,23 +121,13 @@ class AllocationLP:
 
     def _add_new_tangents(self) -> None:
         """Append the cuts of tangents the model's segments gained since the last round."""
-        import highspy
-
-        inf, n, rows = highspy.kHighsInf, len(self.problem.names), _Rows()
+        rows = _Rows()
         for i, segments in enumerate(self.pieces.segments):
             for j, segment in enumerate(segments):
                 new = sorted(set(segment.tangents) - self._added[i][j])
-                if not new:
-                    continue
-                self._added[i][j].update(new)
-                slopes, intercepts = envelope_cuts(self.problem.curves, i, segment, new)
-                if len(segments) == 1:
-                    for slope, intercept in zip(slopes, intercepts):
-                        rows.add(-inf, intercept, [n + i, i], [1.0, -slope])
-                else:
-                    z, p, y = self._parts[i][j]
-                    for slope, intercept in zip(slopes, intercepts):
-                        rows.add(-inf, 0.0, [y, p, z], [1.0, -slope, -intercept])
+                if new:
+                    self._added[i][j].update(new)
+                    self._add_cuts(rows, i, j, envelope_cuts(self.problem.curves, i, segment, new))
         rows.flush(self.highs)
 
     # --- solving -----------------------------------------------------------------------------
@@ -154,9 +151,10 @@ class AllocationLP:
                     highspy.HighsModelStatus.kUnbounded: "Unbounded"}.get(status, "Not Solved")
             return word, np.inf, np.zeros(n)
         values = np.asarray(highs.getSolution().col_value)
-        self.pieces.choice = {i: int(np.argmax(values[picks])) for i, picks in self._picks.items()}
+        self.pieces.choice = {i: int(np.argmax(values[[z for z, _, _ in parts]]))
+                              for i, parts in self._parts.items()}
         objective = -float(highs.getInfo().objective_function_value)
-        if self._picks:  # a MILP: its dual bound, not the incumbent
+        if self._parts:  # a MILP: its dual bound, not the incumbent
             dual_bound = -float(highs.getInfo().mip_dual_bound)
             if np.isfinite(dual_bound):
                 objective = max(objective, dual_bound)
@@ -167,7 +165,7 @@ class AllocationLP:
         MILP's chosen segments fixed first and solved once more as an LP)."""
         import highspy
 
-        if self._picks or self.highs is None:
+        if self._parts or self.highs is None:
             self.pieces.fix_chosen()
             self.solve_round(time_limit, 0.0)
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
