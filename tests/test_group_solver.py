@@ -10,11 +10,12 @@ rules as finite differences of independent re-solves do.
 import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import allocate
-from budgetopt.optimizer.constants import METHOD_KKT_GROUPS
+from budgetopt.optimizer.constants import GAP_LIMIT, METHOD_KKT_GROUPS
 from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.problem.allocation import build_problem
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.problem.objectives import Objective
+from budgetopt.optimizer.result.certificate import certify
 from budgetopt.optimizer.solvers import solve
 from budgetopt.optimizer.solvers.constrained import ConstrainedSolver
 from budgetopt.optimizer.solvers.groups import disjoint_groups
@@ -111,3 +112,28 @@ def test_infeasible_groups_are_explained_by_the_engine():
     rules["groups"][0]["min"] = 0.5 * budget
     with pytest.raises(Exception, match="g0|g1"):
         allocate(model, budget, constraints=constraints_from_dict(rules, "groups"))
+
+
+def test_a_group_that_takes_the_whole_budget_keeps_a_finite_proven_bound():
+    # c2 is so much better that all of the budget goes to its group (floor 0.78 x budget);
+    # the free channels keep nothing and the budget's multiplier must stay finite, so the
+    # dual bound is a number (it was NaN, and a NaN bound certified as optimal with gap 0)
+    curves = CurveSet.from_lists(["exponential", "logistic", "log"], [50.0, 40.0, 5000.0],
+                                 [30.0, 30.0, 20.0], [1.0, 1.0, 1.0])
+    model = steady_model(curves, [20.0, 20.0, 40.0])
+    budget = 84.62
+    rules = {"channels": {}, "groups": [{"name": "g", "channels": [model.names[2]],
+                                         "min": 0.78 * budget}], "ratios": []}
+    result = allocate(model, budget, constraints=constraints_from_dict(rules, "groups"))
+    assert result.certificate.method == METHOD_KKT_GROUPS
+    assert result.spend == pytest.approx([0.0, 0.0, budget], abs=1e-9)
+    assert np.isfinite(result.certificate.bound) and np.isfinite(result.multiplier)
+    assert result.certificate.bound >= result.total_kpi
+    bound, _ = tangent_lp_reference(model, budget, rules, tangents=1500)
+    assert result.total_kpi == pytest.approx(bound, rel=1e-4)
+    assert result.certificate.status == "optimal"
+
+
+def test_a_bound_that_is_not_a_number_proves_nothing():
+    certificate = certify(METHOD_KKT_GROUPS, 10.0, float("nan"), 1e-6)
+    assert certificate.status == GAP_LIMIT and certificate.gap == np.inf

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from budgetopt.optimizer.constants import GAP_LIMIT, OPTIMAL
 
 __all__ = ["Certificate", "certify", "relative_gap"]
@@ -56,8 +57,9 @@ def relative_gap(bound: float, value: float, scale: float = 0.0) -> float:
 def certify(method: str, value: float, bound: float, tolerance: float, *, scale: float = 0.0,
             effort: int = 1, effort_label: str = "node(s)", seconds: float = 0.0
             ) -> Certificate:
-    """The certificate of an answer with objective ``value`` under the proven ``bound``."""
-    bound = max(bound, value)
+    """The certificate of an answer with objective ``value`` under the proven ``bound``
+    (NaN: no bound was proven, the gap is infinite)."""
+    bound = max(np.inf if np.isnan(bound) else bound, value)
     gap = relative_gap(bound, value, scale)
     return Certificate(method=method, status=OPTIMAL if gap <= tolerance else GAP_LIMIT,
                        gap=gap, bound=bound, effort=effort, effort_label=effort_label,

@@ -118,6 +118,9 @@ class GroupSolver:
             if part is None:
                 return None
             spend[members], lam = part.spend, part.lam
+            if not np.isfinite(lam):  # nothing left for them: they sit at their lower bounds
+                lam = _finite_multiplier(problem.curves.subset(members).marginal(part.spend),
+                                         channel_lam[~free])
             channel_lam[members] = lam
         bound = _dual_bound(problem, envelope, groups, lo, hi, lam, channel_lam)
         certificate = certify(METHOD_KKT_GROUPS, problem.objective_value(spend), bound,
@@ -168,6 +171,20 @@ def _group_multiplier(mu: float, lam: float, at_cap: bool, at_floor: bool) -> fl
     if at_floor and not at_cap:
         return min(mu, lam)
     return mu
+
+
+def _finite_multiplier(free_marginals: np.ndarray, held_multipliers: np.ndarray) -> float:
+    """A finite budget multiplier when the held groups take the whole budget.
+
+    Any finite multiplier gives a valid dual bound; the largest marginal of the free channels
+    at their lower bounds makes it exact (at the optimum none of them exceeds a capped group's
+    multiplier), the held groups' largest multiplier stands in when those are all infinite.
+    """
+    for candidates in (free_marginals, held_multipliers):
+        finite = candidates[np.isfinite(candidates)]
+        if finite.size:
+            return float(finite.max())
+    return 0.0
 
 
 def _tolerance(amount) -> np.ndarray:
