@@ -239,7 +239,7 @@ class Hill(CurveFamily):
             residual = g + (ss - 1.0) * tt - 2.0 * (np.maximum(u, 0.0) + np.log1p(tail))
             share = np.where(u >= 0, 1.0, tail) / (1.0 + tail)  # expit(s t)
             slope = (ss - 1.0) - 2.0 * ss * share
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 moved = np.minimum(tt - residual / slope, top)
             moved = np.where(np.isfinite(moved), moved, top)
             t[active] = moved
