@@ -44,5 +44,5 @@ def test_the_default_advice_loses_no_money_and_its_uplift_range_covers_the_truth
         captured.append(uplift / achievable)
         covered.append(low <= uplift <= high)
     assert sum(c < 0 for c in captured) <= 1  # measured: none below the current plan
-    assert np.mean(covered) >= 0.65  # measured: 17 of 24 (71 %)
+    assert np.mean(covered) >= 0.65  # measured: 18 of 24 (75 %)
     assert np.median(captured) >= 0.6  # measured: 0.655; issue 10 asks 0.85 (not met)

@@ -367,12 +367,18 @@ class JointFitter:
 
     def _bootstrap(self, count: int, executor: Executor | None = None
                    ) -> ParameterDraws | None:
-        """Moving-block bootstrap of residuals; each draw refitted from the full fit."""
+        """Moving-block bootstrap of residuals; each draw refitted from the full fit.
+
+        The residuals are scaled by sqrt(n / (n - p)), p the parameters the fit spent: fitted
+        residuals are smaller than the noise (Davison and Hinkley's modified residuals, with
+        every row at the mean leverage p / n)."""
         if count == 0:
             return None
         rng = np.random.default_rng(self.seed + 1)
         periods = self.shape_[1]
-        residual = (self.y_ - self.fitted_).reshape(self.shape_)
+        spent = self.baseline_.shape[1] + self.n_channels_ + self.layout_.size
+        inflation = np.sqrt(len(self.y_) / max(len(self.y_) - spent, 1))
+        residual = ((self.y_ - self.fitted_) * inflation).reshape(self.shape_)
         histories = []
         for _ in range(count):  # the same weeks for every geo: keeps their link
             starts = rng.integers(0, periods - BLOCK + 1, size=int(np.ceil(periods / BLOCK)))
