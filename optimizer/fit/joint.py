@@ -134,7 +134,7 @@ class JointFitter:
     def __getstate__(self) -> dict:
         """What a worker needs to refit: no progress callback, no caches."""
         state = dict(self.__dict__)
-        state.update(progress=None, _bases={}, _columns={})
+        state.update(progress=None, _bases={}, _columns={}, _projected=None)
         return state
 
     # --- the data, the baseline and the priors ---------------------------------------------
@@ -161,7 +161,7 @@ class JointFitter:
         self.screening_ = np.column_stack([  # linear stand-in for the media
             geometric_adstock(self.x_[:, :, c], SCREENING_DECAY).ravel()
             for c in range(self.n_channels_)])
-        self._bases, self._columns = {}, {}
+        self._bases, self._columns, self._projected = {}, {}, None
 
     def _baseline(self, history: History) -> Baseline:
         """National: intercept, trend, yearly Fourier terms (order by rolling CV), controls.
@@ -213,12 +213,14 @@ class JointFitter:
 
         k is stored as log(k / typical adstocked level): the median spend while on air times
         the adstock's steady-state scale."""
-        out = []
-        for c in range(self.n_channels_):
-            decay, log_k, peak, log_s = layout.channel(theta, c)
-            scale = delayed_weights(decay, peak).sum() if layout.delayed else 1 / (1 - decay)
-            out.append((decay, np.exp(log_k) * self.typical_[c] * scale, np.exp(log_s), peak))
-        return out
+        decay, log_k, peak, log_s = layout.columns(theta)
+        if layout.delayed:
+            scale = np.array([delayed_weights(d, p).sum() for d, p in zip(decay, peak)])
+            peaks = peak.tolist()
+        else:  # one NaN object: the media cache's keys hold it, and NaN hashes by identity
+            scale, peaks = 1 / (1 - decay), [np.nan] * len(decay)
+        k = np.exp(log_k) * self.typical_ * scale
+        return list(zip(decay.tolist(), k.tolist(), np.exp(log_s).tolist(), peaks))
 
     def _media(self, layout: ParameterLayout, theta):
         """Media columns, each geo's rows times its effectiveness (see :meth:`pool_geos`)."""
@@ -294,24 +296,39 @@ class JointFitter:
         share prior adds rows w (share_c - r spend_share_c) with the pooled ratio r >= 0 free.
         Returns (intercept, media coefficients) and the stacked residual.
         """
-        _, basis = self._complement(rows)
-        target = y[rows] - basis @ (basis.T @ y[rows])
-        free = np.column_stack([np.ones(rows.sum()), media[rows]])
-        columns = free - basis @ (basis.T @ free)
-        n_media = media.shape[1]
-        prior = np.zeros((n_media, n_media + 2))
-        prior[:, 1:-1] = np.diag(media[rows].mean(axis=0))
-        prior[:, -1] = -self.spend_share_
-        system = np.vstack([np.column_stack([columns, np.zeros(len(target))]),
-                            self.share_weight_ * prior])
-        stacked = np.r_[target, np.zeros(n_media)]
+        basis, picked, stacked = self._projected_target(rows, y)
+        chosen = media if picked is None else media[picked]
+        n_rows, n_media = len(chosen), media.shape[1]
+        system = np.zeros((len(stacked), n_media + 2))
+        system[:n_rows, 0] = 1.0
+        system[:n_rows, 1:-1] = chosen
+        free = system[:n_rows, :-1]
+        free -= basis @ (basis.T @ free)
+        diagonal = np.arange(n_media)
+        system[n_rows + diagonal, 1 + diagonal] = (self.share_weight_
+                                                    * (np.add.reduce(chosen) / n_rows))
+        system[n_rows:n_rows + n_media, -1] = -self.share_weight_ * self.spend_share_
         if lift is not None and len(lift):  # each lift test: one weighted measurement row
-            rows_ = np.zeros((len(lift), n_media + 2))
-            rows_[:, 1:-1] = self.lift_weight_[:, None] * lift
-            system = np.vstack([system, rows_])
-            stacked = np.r_[stacked, self.lift_weight_ * self.lift_target_]
+            system[n_rows + n_media:, 1:-1] = self.lift_weight_[:, None] * lift
         coef, _ = nnls(system, stacked, maxiter=50 * (n_media + 2))
         return coef[:-1], stacked - system @ coef
+
+    def _projected_target(self, rows, y):
+        """The basis off which ``rows`` are projected, the rows to pick (None: all) and the
+        stacked target (projected y, the share prior's zeros, the lift tests' weighted
+        lifts); kept for the last (rows, y): a least-squares solve asks for the same ones at
+        every evaluation."""
+        key = rows.tobytes()
+        if self._projected is not None and self._projected[0] == key and \
+                self._projected[1] is y:
+            return self._projected[2]
+        _, basis = self._complement(rows)
+        picked = None if rows.all() else rows
+        target = y[rows] - basis @ (basis.T @ y[rows])
+        stacked = np.r_[target, np.zeros(self.n_channels_),
+                        self.lift_weight_ * self.lift_target_]
+        self._projected = (key, y, (basis, picked, stacked))
+        return self._projected[2]
 
     def _linear(self, layout, theta, rows, y=None):
         y = self.y_ if y is None else y

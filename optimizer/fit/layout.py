@@ -56,6 +56,36 @@ class ParameterLayout:
         log_s = theta[i + self.width(c) - 1] if has_shape(self.families[c]) else 0.0
         return theta[i], theta[i + 1], peak, log_s
 
+    @cached_property
+    def _shaped(self) -> np.ndarray:
+        return np.array([has_shape(f) for f in self.families])
+
+    def columns(self, theta) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`channel` for every channel at once: arrays of decay, log relative k, peak
+        (NaN: geometric) and log s (0 without a shape)."""
+        theta = np.asarray(theta, float)
+        offsets = self.offsets
+        peak = theta[offsets + 2] if self.delayed else np.full(len(offsets), np.nan)
+        log_s = np.where(self._shaped, theta[self._ends], 0.0)
+        return theta[offsets], theta[offsets + 1], peak, log_s
+
+    @cached_property
+    def _ends(self) -> np.ndarray:
+        """Index of each channel's last entry (its log s when it has a shape)."""
+        return self.offsets + np.array([self.width(c) for c in range(len(self.families))]) - 1
+
+    @cached_property
+    def _prior_slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where :meth:`prior` puts each channel's k, decay and (shaped families) s term."""
+        k_slot, decay_slot, s_slot, at = [], [], [], 0
+        for shaped in self._shaped:
+            k_slot.append(at)
+            decay_slot.append(at + 1)
+            if shaped:
+                s_slot.append(at + 2)
+            at += 2 + bool(shaped)
+        return np.array(k_slot), np.array(decay_slot), np.array(s_slot, dtype=int)
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lower, upper = [], []
         for family in self.families:
@@ -100,12 +130,10 @@ class ParameterLayout:
 
     def prior(self, theta, decay_weight: float) -> np.ndarray:
         """Prior residuals: log relative k and log s towards 0, decays towards their mean."""
-        decays = theta[self.offsets]
-        pooled = decays.mean()
-        out = []
-        for c, family in enumerate(self.families):
-            _, log_k, _, log_s = self.channel(theta, c)
-            out += [PRIOR_WEIGHT * log_k, decay_weight * (decays[c] - pooled)]
-            if has_shape(family):
-                out.append(PRIOR_WEIGHT * log_s)
-        return np.array(out)
+        decays, log_k, _, log_s = self.columns(theta)
+        k_slot, decay_slot, s_slot = self._prior_slots
+        out = np.empty(len(k_slot) + len(decay_slot) + len(s_slot))
+        out[k_slot] = PRIOR_WEIGHT * log_k
+        out[decay_slot] = decay_weight * (decays - decays.mean())
+        out[s_slot] = PRIOR_WEIGHT * log_s[self._shaped]
+        return out
