@@ -25,6 +25,7 @@ __all__ = ["allocate", "plan_budget", "resolve_budget", "budget_to_current_ratio
            "guard_plan", "HORIZON_WARNING_RATIO"]
 
 HORIZON_WARNING_RATIO = 3.0  # a one-period budget this many times the current spend is suspect
+RARE_MEDIA_SHARE = 0.05  # a media KPI per period reached in fewer of the history's periods is rare
 
 
 def budget_to_current_ratio(model: MediaModel, budget: float, periods: int) -> float | None:
@@ -103,7 +104,26 @@ def _trust_notes(model: MediaModel, result: AllocationResult) -> list[str]:
     if beyond:
         notes.append(f"beyond history: {', '.join(beyond[:5])} spend more per period than "
                      f"their history ever did; their curves are extrapolated there")
-    return notes
+    periods = result.problem.periods
+    rare = rare_media_note(model, result.total_kpi / periods, result.total_kpi_current / periods)
+    return notes + ([rare] if rare else [])
+
+
+def rare_media_note(model: MediaModel, per_period: float, current_per_period: float
+                    ) -> str | None:
+    """A note when an answer asks for more KPI from media per period than all but a few of
+    the history's periods got (as fitted): each channel may be inside its own spend range
+    while the channels together are where the history hardly went."""
+    series = model.fit.series if model.fit else None
+    if series is None or not series.contributions or per_period <= current_per_period:
+        return None
+    reached, total = series.periods_reaching(per_period), len(series.dates)
+    if reached >= RARE_MEDIA_SHARE * total:
+        return None
+    return (f"beyond history: the answer's KPI from media, {per_period:,.0f} a period, is more "
+            f"than media earned in all but {reached} of the history's {total} periods (as "
+            f"fitted); the curves are extrapolated jointly there, so test the move before "
+            f"making all of it")
 
 
 def guard_result(model: MediaModel, result: AllocationResult, periods: int, efficiency=1.0

@@ -186,3 +186,35 @@ def test_plans_are_guarded_by_the_draws_too(tmp_path):
     frame = pd.read_csv(out)
     assert frame[frame.channel == "a"].spend.sum() == pytest.approx(point.spend[0].sum(),
                                                                    abs=0.1)
+
+
+def with_history_media(model, media_per_period):
+    """``model`` with a fit whose history got ``media_per_period`` from media (channel a)."""
+    from dataclasses import replace
+
+    from budgetopt.optimizer.model.report import FitReport, FitSeries
+
+    count = len(media_per_period)
+    series = FitSeries(dates=tuple(f"w{t}" for t in range(count)),
+                       actual=np.zeros(count), fitted=np.zeros(count), baseline=np.zeros(count),
+                       contributions={"a": np.asarray(media_per_period, float),
+                                      "b": np.zeros(count)})
+    fit = FitReport(layout="wide", method="test", r2=0.9, mape=0.1, periods=count,
+                    channels={}, series=series)
+    return replace(model, fit=fit)
+
+
+def test_an_answer_asking_media_for_more_than_the_history_rarely_got_is_noted(model_path):
+    # a's curve is steep and b's flat: the best split moves money from b to a, each inside
+    # its own observed spend, and asks media for more KPI per week than almost every week
+    # of this (made-up) history got
+    model = read_model(model_path)
+    now = allocate(model, periods=13, point_estimate=True)
+    per_week = now.total_kpi / 13
+    assert per_week > now.total_kpi_current / 13
+    rare = with_history_media(model, np.r_[np.full(99, 0.5 * per_week), 1.1 * per_week])
+    noted = allocate(rare, periods=13, point_estimate=True)
+    note = [n for n in noted.notes if "KPI from media" in n]
+    assert len(note) == 1 and "all but 1 of the history's 100 periods" in note[0]
+    usual = with_history_media(model, np.r_[np.full(90, 0.5 * per_week), np.full(10, per_week)])
+    assert not any("KPI from media" in n for n in allocate(usual, periods=13).notes)

@@ -59,6 +59,12 @@ class FitSeries:
     baseline: np.ndarray
     contributions: dict[str, np.ndarray]
 
+    def periods_reaching(self, media_kpi: float) -> int:
+        """How many of the history's periods got at least ``media_kpi`` from media (as
+        fitted)."""
+        media = np.sum(list(self.contributions.values()), axis=0)
+        return int((media >= media_kpi).sum())
+
     def to_dict(self) -> dict:
         return {"dates": list(self.dates), "actual": _floats(self.actual),
                 "fitted": _floats(self.fitted), "baseline": _floats(self.baseline),
