@@ -105,11 +105,11 @@ def _trust_notes(model: MediaModel, result: AllocationResult) -> list[str]:
         notes.append(f"beyond history: {', '.join(beyond[:5])} spend more per period than "
                      f"their history ever did; their curves are extrapolated there")
     periods = result.problem.periods
-    rare = rare_media_note(model, result.total_kpi / periods, result.total_kpi_current / periods)
+    rare = _rare_media_note(model, result.total_kpi / periods, result.total_kpi_current / periods)
     return notes + ([rare] if rare else [])
 
 
-def rare_media_note(model: MediaModel, per_period: float, current_per_period: float
+def _rare_media_note(model: MediaModel, per_period: float, current_per_period: float
                     ) -> str | None:
     """A note when an answer asks for more KPI from media per period than all but a few of
     the history's periods got (as fitted): each channel may be inside its own spend range
