@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from budgetopt.optimizer.allocate import allocate, plan_budget
 from budgetopt.optimizer.errors import InfeasibleError
-from budgetopt.optimizer.fit.wide import implausible_roi_warnings
+from budgetopt.optimizer.fit.wide import implausible_roi_warnings, shape_at_limit
 from budgetopt.optimizer.model.dynamics import simulate
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
@@ -118,6 +118,13 @@ def test_an_implausible_roi_is_warned_with_its_reason():
     assert "0.5% of the spend, too little to identify its curve" in notes[0]
     assert "channel 'd'" in notes[1] and "cannot tell its effect apart" in notes[1]
     assert implausible_roi_warnings(["a", "b"], np.array([2.0, 3.0]), np.array([0.5, 0.5])) == []
+
+
+def test_a_curve_shape_at_its_bound_is_named():
+    assert "as steeply as the fit allows (s = 5.00" in shape_at_limit("hill", 5.0)
+    assert "saturates as early as the fit allows (s = 0.30" in shape_at_limit("hill", 0.3)
+    assert shape_at_limit("hill", 4.8) is None and shape_at_limit("hill", 1.0) is None
+    assert shape_at_limit("log", 1.0) is None  # no shape parameter
 
 
 def draws_that_disagree():

@@ -19,6 +19,7 @@ from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.fit.folds import SELECTION_MARGIN
 from budgetopt.optimizer.fit.geo import geo_model
 from budgetopt.optimizer.fit.joint import FOURIER_ORDERS, JointFitter
+from budgetopt.optimizer.fit.priors import has_shape, shape_bounds
 from budgetopt.optimizer.fit.quality import mape, nrmse, r2
 from budgetopt.optimizer.history.lift_tests import CONTRADICTED, LiftTest
 from budgetopt.optimizer.history.loaders import History
@@ -36,7 +37,7 @@ from budgetopt.optimizer.model.report import (
 from budgetopt.optimizer.settings import periods_per_year, quarter_periods
 from threadpoolctl import threadpool_limits
 
-__all__ = ["fit_wide_history", "implausible_roi_warnings", "WEAK_SIGNAL"]
+__all__ = ["fit_wide_history", "implausible_roi_warnings", "shape_at_limit", "WEAK_SIGNAL"]
 
 WEAK_SIGNAL = 0.25  # a channel's effect sd below this x residual sd: warned as uncertain
 NO_SIGNAL = 0.01  # below this x residual sd: no measurable effect
@@ -45,6 +46,7 @@ SEASONAL_SPEND = 0.8  # share of a channel's spend variance that trend and seaso
 COLLINEAR = 0.9  # correlation of two channels' spend above which their split is unclear
 IMPLAUSIBLE_ROI = 10.0  # an ROI this many times the median channel's is warned about
 SMALL_SHARE = 0.02  # a channel with less of the spend than this is hard to identify
+AT_SHAPE_LIMIT = 0.01  # a shape within this (in log s) of its family's bound sits at the limit
 
 
 def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int = 0,
@@ -200,10 +202,24 @@ def implausible_roi_warnings(names, roi, spend_share) -> list[str]:
     return notes
 
 
+def shape_at_limit(family: str, s: float) -> str | None:
+    """What it means when a curve's shape s sits at its family's bound, or None."""
+    if not has_shape(family):
+        return None
+    low, high = shape_bounds(family)
+    if np.log(s) >= high - AT_SHAPE_LIMIT:
+        return (f"its curve switches on as steeply as the fit allows (s = {s:.2f}, the "
+                f"limit)")
+    if np.log(s) <= low + AT_SHAPE_LIMIT:
+        return f"its curve saturates as early as the fit allows (s = {s:.2f}, the limit)"
+    return None
+
+
 def _identification_warnings(history: History, fitter: JointFitter, signal) -> list[str]:
     """A note for each channel, or pair, whose curve the history cannot pin down."""
     notes = []
     spend = history.spend.to_numpy(float)
+    parameters = fitter.channel_parameters()
     for c, name in enumerate(history.channels):
         series = spend[:, c]
         variation = series.std() / max(series.mean(), 1e-12)
@@ -217,6 +233,10 @@ def _identification_warnings(history: History, fitter: JointFitter, signal) -> l
             notes.append(f"channel '{name}': its effect varies {signal[c]:.2f}x as much as "
                          f"the noise; its curve and marginal ROI are uncertain (see the "
                          f"bootstrap range)")
+        shape = shape_at_limit(fitter.family_[c], parameters[c]["s"])
+        if shape and signal[c] >= NO_SIGNAL:
+            notes.append(f"channel '{name}': {shape}: the data ask for more than a plausible "
+                         f"curve does, so its response away from its usual spend is a guess")
         if fitter.baseline_design_.is_panel:  # week effects: identified across geos
             continue
         seasonal = fitter.baseline_[:, :2 + 2 * fitter.fourier_order_]
