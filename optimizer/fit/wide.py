@@ -106,7 +106,7 @@ def fit_wide_history(history: History, *, kpi_type: str = KPI_REVENUE, seed: int
     tests = tuple(LiftTestFit(label=t.label, channel=t.channel, measured=t.lift,
                               predicted=float(p), standard_error=t.standard_error)
                   for t, p in zip(lift_tests, fitter.lift_predictions()))
-    notes = _identification_warnings(history, fitter, signal)
+    notes = _identification_warnings(history, fitter, signal, params)
     notes += [f"{t.label}: the fit predicts {t.predicted:,.0f} against the measured "
               f"{t.measured:,.0f} ({t.misses_by:.1f} standard errors off): the history and "
               f"the test disagree; check the test or the channel" for t in tests
@@ -215,11 +215,12 @@ def shape_at_limit(family: str, s: float) -> str | None:
     return None
 
 
-def _identification_warnings(history: History, fitter: JointFitter, signal) -> list[str]:
-    """A note for each channel, or pair, whose curve the history cannot pin down."""
+def _identification_warnings(history: History, fitter: JointFitter, signal, parameters
+                             ) -> list[str]:
+    """A note for each channel, or pair, whose curve the history cannot pin down
+    (``parameters``: the fitter's channel parameters)."""
     notes = []
     spend = history.spend.to_numpy(float)
-    parameters = fitter.channel_parameters()
     for c, name in enumerate(history.channels):
         series = spend[:, c]
         variation = series.std() / max(series.mean(), 1e-12)
