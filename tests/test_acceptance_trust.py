@@ -1,8 +1,9 @@
 """Recommendations a planner can trust (issue 10), measured on generated histories.
 
-24 histories from known curves (156 weeks, 5 channels, 4 % noise, adstock + Hill, trend,
-season, promo), 20 bootstrap draws each, the default (guarded) answer within ±50 % of each
-channel's current spend, scored under the TRUE curves.
+24 histories from known curves (156 weeks, 5 channels, 4 % noise, adstock + Hill and
+logistic curves, trend, season, promo), 20 bootstrap draws each, the default (guarded) answer
+within ±50 % of each channel's current spend, scored under the TRUE curves; with and without
+one lift test per channel drawn from the truth (10 % standard error).
 """
 
 import warnings
@@ -11,13 +12,14 @@ import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.fit.wide import fit_wide_history
+from budgetopt.optimizer.history.lift_tests import LiftTest
 from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 TRUTH = wide_truth_model()
-QUARTER, HISTORIES, DRAWS = 13, 24, 20
+QUARTER, HISTORIES, DRAWS, TEST_ERROR = 13, 24, 20, 0.1
 RULES = constraints_from_dict({"channels": {n: {"max_change": 0.5} for n in TRUTH.names}}, "r")
 
 
@@ -25,24 +27,54 @@ def true_kpi(spend) -> float:
     return float(TRUTH.horizon_curves(QUARTER).value(spend).sum())
 
 
-def test_the_default_advice_loses_no_money_and_its_uplift_range_covers_the_truth(tmp_path):
+def truthful_tests(seed: int) -> tuple[LiftTest, ...]:
+    """One steady-state test per channel at +30 % of its current spend, lift from the truth."""
+    rng, steady = np.random.default_rng(100 + seed), TRUTH.steady_state_curves()
+    tests = []
+    for i, name in enumerate(TRUTH.names):
+        spend = TRUTH.current_spend[i]
+        lift = float(steady.channel_value(i, 1.3 * spend) - steady.channel_value(i, spend))
+        tests.append(LiftTest(name, spend, 0.3 * spend,
+                              lift * (1 + TEST_ERROR * rng.standard_normal()),
+                              TEST_ERROR * abs(lift), line=i + 2))
+    return tuple(tests)
+
+
+def advice_on_generated_histories(tmp_path, with_tests: bool):
+    """Per history: the share of the achievable uplift captured, whether the uplift's p10-p90
+    covers the true uplift, and the share of the lift tests reproduced within 3 se."""
     current = TRUTH.current_spend * QUARTER
     achievable = allocate(TRUTH, periods=QUARTER, constraints=RULES).total_kpi - true_kpi(current)
-    captured, covered = [], []
+    captured, covered, reproduced = [], [], []
     for seed in range(HISTORIES):
         path = tmp_path / f"h{seed}.csv"
         simulate_wide_history(TRUTH, seed=seed).to_csv(path, index=False)
         history = load_wide_history(path, date="date", kpi="revenue", controls=("promo",),
                                     channels={n: f"{n}_spend" for n in TRUTH.names})
+        tests = truthful_tests(seed) if with_tests else ()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = fit_wide_history(history, bootstrap=DRAWS)
+            model = fit_wide_history(history, bootstrap=DRAWS, lift_tests=tests)
         result = allocate(model.with_current_spend(TRUTH.current_spend), periods=QUARTER,
                           constraints=RULES)
         uplift = true_kpi(result.spend) - true_kpi(current)
         low, _, high = result.uncertainty.uplift
         captured.append(uplift / achievable)
         covered.append(low <= uplift <= high)
-    assert sum(c < 0 for c in captured) <= 1  # measured: none below the current plan
-    assert np.mean(covered) >= 0.65  # measured: 18 of 24 (75 %)
-    assert np.median(captured) >= 0.6  # measured: 0.655; issue 10 asks 0.85 (not met)
+        reproduced += [t.misses_by <= 3 for t in model.fit.lift_tests]
+    return np.array(captured), np.array(covered), np.array(reproduced)
+
+
+def test_the_default_advice_loses_no_money_and_its_uplift_range_covers_the_truth(tmp_path):
+    captured, covered, _ = advice_on_generated_histories(tmp_path, with_tests=False)
+    assert (captured < 0).sum() <= 1  # measured: 1 of 24
+    assert covered.mean() >= 0.65  # measured: 18 of 24 (75 %)
+    assert np.median(captured) >= 0.6  # measured: 0.635; issue 10 asks 0.85 (not met)
+
+
+def test_one_lift_test_per_channel_lifts_the_capture_above_0_92(tmp_path):
+    captured, covered, reproduced = advice_on_generated_histories(tmp_path, with_tests=True)
+    assert (captured < 0).sum() == 0
+    assert np.median(captured) >= 0.92  # measured: 0.969
+    assert reproduced.mean() >= 0.9
+    assert covered.mean() >= 0.65  # measured: 17 of 24 (71 %)

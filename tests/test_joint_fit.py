@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.errors import InputError
+from budgetopt.optimizer.fit.joint import JointFitter, _family_weights
 from budgetopt.optimizer.fit.wide import fit_wide_history
 from budgetopt.optimizer.history.loaders import load_wide_history
+from budgetopt.optimizer.model.curves import FAMILIES, FAMILY_BY_CODE
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
 from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
@@ -140,6 +142,34 @@ def test_bootstrap_draws_feed_the_uncertainty_of_optimize(tmp_path):
     point = allocate(again, periods=QUARTER, point_estimate=True)
     assert point.guard is None and result.guard is not None
     assert point.spend.sum() == pytest.approx(result.spend.sum())
+
+
+def test_draws_share_out_the_families_the_cross_validation_cannot_tell_apart(tmp_path):
+    _, history = history_of(tmp_path, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter = JointFitter(bootstrap=12).fit(history)
+    for weights, chosen in zip(fitter.family_weights_, fitter.family_):
+        assert set(weights) == set(JointFitter().families)
+        assert sum(weights.values()) == pytest.approx(1.0)
+        assert weights[chosen] == max(weights.values())  # the least CV error weighs most
+    draws = fitter.draws_
+    drawn = [[FAMILY_BY_CODE[code].name for code in row] for row in draws.family]
+    spread = [c for c, w in enumerate(fitter.family_weights_) if max(w.values()) < 0.9]
+    assert spread and any(row[c] != fitter.family_[c] for row in drawn for c in spread)
+    settled = [c for c, w in enumerate(fitter.family_weights_) if max(w.values()) > 0.999]
+    assert all(row[c] == fitter.family_[c] for row in drawn for c in settled)
+    shapeless = draws.family != FAMILIES["hill"].code
+    assert np.all(draws.s[shapeless] == 1.0) and np.all(draws.beta > 0) and np.all(draws.k > 0)
+
+
+def test_pseudo_bma_weights_follow_the_cv_error():
+    equal = _family_weights({"hill": 0.01, "log": 0.01}, rows=47)
+    assert equal == {"hill": 0.5, "log": 0.5}
+    near = _family_weights({"hill": 0.0102, "log": 0.01}, rows=47)
+    assert near["hill"] / near["log"] == pytest.approx(1.02 ** -23.5)
+    far = _family_weights({"hill": 0.02, "log": 0.01}, rows=47)
+    assert far["hill"] < 1e-6
 
 
 # Delayed truth: tv peaks 2 weeks after the spend and video 3, search and display at once.

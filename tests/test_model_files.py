@@ -76,6 +76,28 @@ def channel(**changes):
     return entry
 
 
+def test_draws_of_their_own_family_round_trip_and_a_bad_one_is_named(tmp_path):
+    draws = [[{"type": "exponential", "beta": 8e5, "k": 2e5, "decay": 0.5},
+              {"type": "log", "beta": 5000.0, "k": 900.0}],
+             [{"type": "hill", "beta": 9e5, "k": 2.4e5, "s": 1.2, "decay": 0.6},
+              {"type": "log", "beta": 5200.0, "k": 1100.0}]]
+    model = read_model(write(tmp_path, dict(GOOD, bootstrap={"draws": draws})))
+    first, second = model.draw_models()
+    assert first.curves.family_names == ["exponential", "log"]
+    assert second.curves.family_names == ["hill", "log"]
+    assert first.curves.value(np.array([1e5, 0.0]))[0] == pytest.approx(8e5 * (1 - np.exp(-0.5)))
+    write_model(model, tmp_path / "again.json")
+    again = read_model(tmp_path / "again.json")
+    np.testing.assert_array_equal(again.draws.family, model.draws.family)
+    draws[1][0]["type"] = "weibull"
+    with pytest.raises(InputError, match=r"bootstrap.draws\[1\]\[0\] has type 'weibull'; "
+                                         r"use one of hill"):
+        read_model(write(tmp_path, dict(GOOD, bootstrap={"draws": draws})))
+    del draws[1][0]["type"]
+    with pytest.raises(InputError, match="for some channels and not for others"):
+        read_model(write(tmp_path, dict(GOOD, bootstrap={"draws": draws})))
+
+
 @pytest.mark.parametrize("entry,message", [
     (channel(**{"curve.type": "hil"}),
      "channel 'tv': unknown curve type 'hil'; did you mean 'hill'?"),

@@ -106,10 +106,11 @@ def _cell_draws(national: MediaModel, effects: GeoEffects, owner, share, seed: i
     root = np.linalg.cholesky(effects.covariance + 1e-15 * np.eye(channels))
     noise = np.einsum("gcd,ngd->ngc", root, rng.standard_normal((count, geos, channels)))
     factors = np.maximum(effects.effectiveness[None] + noise, LOWEST_EFFECTIVENESS)
-    family = national.curves.family[owner]
-    curves = [CurveSet(family, draws.beta[d, owner], draws.k[d, owner], draws.s[d, owner])
+    family = (np.tile(national.curves.family, (count, 1)) if draws.family is None
+              else draws.family)[:, owner]
+    curves = [CurveSet(family[d], draws.beta[d, owner], draws.k[d, owner], draws.s[d, owner])
               .scaled(1 / share, factors[d].ravel() * share) for d in range(count)]
     return ParameterDraws(beta=np.array([c.beta for c in curves]),
                           k=np.array([c.k for c in curves]),
                           s=draws.s[:, owner], decay=draws.decay[:, owner],
-                          peak=draws.peak[:, owner])
+                          peak=draws.peak[:, owner], family=family)

@@ -11,7 +11,7 @@ level) and log(s) pulled towards 0, each channel's decay towards the mean decay 
 channels, and each channel's share of the KPI towards (pooled ratio x its share of spend), so
 that a channel the data barely informs keeps a sensible curve. The yearly Fourier order and
 each channel's family are chosen by rolling-origin time-series cross-validation. Block-bootstrap
-refits give parameter draws.
+refits give parameter draws, each with the channels' families drawn by their CV weights.
 
 A geo panel is fitted per head with one effect per geo and one per week shared by all geos in
 place of trend and season (media effects then come from differences between geos), model
@@ -22,15 +22,10 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from budgetopt.optimizer.fit.folds import (
-    SELECTION_MARGIN,
-    cv_order,
-    interleaved_folds,
-    rolling_folds,
-)
+from budgetopt.optimizer.fit.folds import cv_order, interleaved_folds, rolling_folds
 from budgetopt.optimizer.fit.geo import pool_geo_effects
 from budgetopt.optimizer.fit.layout import ParameterLayout
 from budgetopt.optimizer.fit.priors import SATURATING_FAMILIES
@@ -98,16 +93,22 @@ class JointFitter:
         best, thetas = self._cv_error(layout, [layout.starts(self.n_starts, self.seed)])
         steps = 1 + self.n_channels_ * (len(self.families) - 1)
         self._report("curves", 1, steps)
+        self.family_weights_, self._family_starts = [], []
         for c in range(self.n_channels_):  # choose each channel's family by CV
+            tried = {layout.families[c]: (best, layout, thetas)}
             for candidate in self.families:
                 if candidate == layout.families[c]:
                     continue
                 trial = layout.with_family(c, candidate)
-                error, trial_thetas = self._cv_error(
+                error, fits = self._cv_error(
                     trial, [[trial.adapt(theta, layout)] for theta in thetas])
-                if error < best * (1 - SELECTION_MARGIN):
-                    layout, thetas, best = trial, trial_thetas, error
+                tried[candidate] = (error, trial, fits)
                 self._report("curves", None, steps)
+            best, layout, thetas = tried[min(tried, key=lambda f: tried[f][0])]
+            self.family_weights_.append(_family_weights(
+                {f: error for f, (error, *_) in tried.items()}, self._cv_rows()))
+            self._family_starts.append({f: trial.channel_slice(fits[-1], c)
+                                        for f, (_, trial, fits) in tried.items()})
         self.cv_rmse_ = float(np.sqrt(best))
         self.timings_["select"] = time.perf_counter() - started
         everything = np.ones(len(self.y_), bool)
@@ -374,6 +375,10 @@ class JointFitter:
             thetas.append(theta)
         return float(np.mean(np.concatenate(squared))), thetas
 
+    def _cv_rows(self) -> int:
+        """How many rows the CV scores (all test blocks)."""
+        return int(sum(test.sum() for _, test in self.baseline_design_.folds))
+
     def _report(self, stage: str, done: int | None, total: int) -> None:
         """Tell ``progress`` how far a stage is (``done`` None: one more step)."""
         if self.progress is None:
@@ -401,6 +406,10 @@ class JointFitter:
             starts = rng.integers(0, periods - BLOCK + 1, size=int(np.ceil(periods / BLOCK)))
             blocks = [residual[:, s:s + BLOCK] for s in starts]
             histories.append(self.fitted_ + np.concatenate(blocks, axis=1)[:, :periods].ravel())
+        pick = np.random.default_rng(self.seed + 3)
+        families = [tuple(str(pick.choice(list(weights), p=list(weights.values())))
+                          for weights in self.family_weights_) for _ in range(count)]
+        histories = list(zip(histories, families))
         pieces = [(self, histories[i:i + DRAWS_PER_PIECE])
                   for i in range(0, count, DRAWS_PER_PIECE)]
         done = lambda finished, total: self._report(
@@ -408,22 +417,29 @@ class JointFitter:
         refits = run_pieces(executor, _refit_piece, pieces, done)
         return ParameterDraws.from_records([draw for piece in refits for draw in piece])
 
-    def refit(self, y: np.ndarray) -> list[dict]:
-        """The channel parameters refitted to the outcome ``y``, from the full fit's."""
+    def refit(self, y: np.ndarray, families: tuple[str, ...]) -> list[dict]:
+        """The channel parameters refitted to the outcome ``y`` with ``families``, from the
+        full fit's parameters (a channel of another family: from its fit in the CV)."""
         everything = np.ones(len(self.y_), bool)
-        theta = self._fit_theta(self.layout_, everything, [self.theta_], y=y)
-        coef = self._linear(self.layout_, theta, everything, y)
-        return self._channel_parameters(theta, coef)
+        layout = replace(self.layout_, families=tuple(families))
+        start = np.concatenate([
+            self.layout_.channel_slice(self.theta_, c) if family == self.layout_.families[c]
+            else self._family_starts[c][family] for c, family in enumerate(families)])
+        theta = self._fit_theta(layout, everything, [start], y=y)
+        coef = self._linear(layout, theta, everything, y)
+        return self._channel_parameters(theta, coef, layout)
 
     # --- results in original units ---------------------------------------------------------
-    def _channel_parameters(self, theta, coef) -> list[dict]:
+    def _channel_parameters(self, theta, coef, layout: ParameterLayout | None = None
+                            ) -> list[dict]:
         """National curves: per head beta f(x / k) summed over geos whose spend follows their
         population is (total population x beta) f(X / (total population x k))."""
+        layout = self.layout_ if layout is None else layout
         people = self.size_.sum()
         media = coef[self.baseline_.shape[1]:] * self.y_scale_ * people
         out = []
-        for c, (decay, k, s, peak) in enumerate(self._unpack(self.layout_, theta)):
-            out.append({"beta": float(max(media[c], 1e-12)),
+        for c, (decay, k, s, peak) in enumerate(self._unpack(layout, theta)):
+            out.append({"type": layout.families[c], "beta": float(max(media[c], 1e-12)),
                         "k": float(k * self.x_scale_[c] * people),
                         "s": float(s), "decay": float(decay), "peak": float(peak)})
         return out
@@ -518,9 +534,19 @@ def _yearly_fourier(days, series) -> tuple[int, np.ndarray, float]:
     return order, solution[2:], float(series.mean())
 
 
+def _family_weights(errors: dict[str, float], rows: int) -> dict[str, float]:
+    """Pseudo-BMA weights of a channel's families from their CV errors: each family's
+    Gaussian predictive density of the ``rows`` scored, mse^(-rows / 2), normalised (Yao et
+    al. 2018). Families the CV cannot tell apart share the draws."""
+    least = min(errors.values())
+    log_weight = {f: -0.5 * rows * np.log(e / least) for f, e in errors.items()}
+    total = sum(np.exp(w) for w in log_weight.values())
+    return {f: float(np.exp(w) / total) for f, w in log_weight.items()}
+
+
 def _refit_piece(piece) -> list[list[dict]]:
     """One piece of the bootstrap: a fitter and resampled outcomes, refitted one by one
     (BLAS on one thread, as in the fit)."""
     fitter, histories = piece
     with threadpool_limits(limits=1, user_api="blas"):
-        return [fitter.refit(y) for y in histories]
+        return [fitter.refit(y, families) for y, families in histories]

@@ -37,6 +37,11 @@ class ParameterLayout:
         families[channel] = family
         return replace(self, families=tuple(families))
 
+    def channel_slice(self, theta, c: int) -> np.ndarray:
+        """Channel ``c``'s entries of ``theta``."""
+        start = self.offsets[c]
+        return np.array(theta[start:start + self.width(c)], float)
+
     def width(self, channel: int) -> int:
         return 2 + self.delayed + has_shape(self.families[channel])
 

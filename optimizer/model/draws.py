@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from budgetopt.optimizer.errors import InputError
 from budgetopt.optimizer.files.checks import is_number
+from budgetopt.optimizer.model.curves import FAMILIES, FAMILY_BY_CODE
 
 __all__ = ["ParameterDraws"]
 
@@ -18,8 +19,9 @@ class ParameterDraws:
     """Each draw's parameters per channel, arrays of shape ``(draws, channels)``.
 
     ``s`` is 1 where a family has no shape, ``decay`` and ``peak`` NaN where a channel has no
-    (delayed) adstock. The model file keeps them under ``bootstrap.draws`` as one list of
-    channel objects per draw.
+    (delayed) adstock; ``family`` holds each draw's curve family codes where a draw may differ
+    from the model's (None: the model's). The model file keeps them under ``bootstrap.draws``
+    as one list of channel objects per draw.
     """
 
     beta: np.ndarray
@@ -27,6 +29,7 @@ class ParameterDraws:
     s: np.ndarray
     decay: np.ndarray
     peak: np.ndarray
+    family: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.beta.shape[0]
@@ -38,6 +41,8 @@ class ParameterDraws:
             for c in range(self.beta.shape[1]):
                 entry = {"beta": float(self.beta[d, c]), "k": float(self.k[d, c]),
                          "s": float(self.s[d, c])}
+                if self.family is not None:
+                    entry["type"] = FAMILY_BY_CODE[self.family[d, c]].name
                 if not np.isnan(self.decay[d, c]):
                     entry["decay"] = float(self.decay[d, c])
                 if not np.isnan(self.peak[d, c]):
@@ -48,10 +53,14 @@ class ParameterDraws:
 
     @classmethod
     def from_records(cls, draws: list[list[dict]]) -> ParameterDraws:
-        """Draws from one list of ``{"beta", "k", "s", "decay", "peak"}`` per draw."""
+        """Draws from one list of ``{"beta", "k", "s", "decay", "peak"[, "type"]}`` per draw
+        (``type`` in every entry, or in none: the model's families)."""
         arrays = {key: np.array([[float(p.get(key, np.nan)) for p in draw] for draw in draws])
                   for key in DRAW_KEYS}
         arrays["s"] = np.nan_to_num(arrays["s"], nan=1.0)
+        if all("type" in p for draw in draws for p in draw):
+            arrays["family"] = np.array([[FAMILIES[p["type"]].code for p in draw]
+                                         for draw in draws], dtype=np.int8)
         return cls(**arrays)
 
     @classmethod
@@ -72,4 +81,12 @@ class ParameterDraws:
                 if not isinstance(entry, dict) or "beta" not in entry or bad:
                     raise InputError(f"{where}: bootstrap.draws[{number}][{c}] must give "
                                      f"numbers for beta, k[, s, decay, peak].")
+                if "type" in entry and entry["type"] not in FAMILIES:
+                    raise InputError(f"{where}: bootstrap.draws[{number}][{c}] has type "
+                                     f"{entry['type']!r}; use one of {', '.join(FAMILIES)}.")
+        typed = {"type" in entry for draw in draws for entry in draw}
+        if len(typed) > 1:
+            raise InputError(f"{where}: bootstrap.draws give a curve type for some channels "
+                             f"and not for others; give it for every channel of every draw "
+                             f"or for none.")
         return cls.from_records(draws)

@@ -133,7 +133,8 @@ class MediaModel:
         if self.draws is None:
             return []
         d = self.draws
-        return [replace(self, curves=CurveSet(self.curves.family, d.beta[i], d.k[i], d.s[i]),
+        family = lambda i: self.curves.family if d.family is None else d.family[i]
+        return [replace(self, curves=CurveSet(family(i), d.beta[i], d.k[i], d.s[i]),
                         decay=np.where(self.has_adstock, d.decay[i], np.nan),
                         peak=np.where(self.delayed, d.peak[i], np.nan), draws=None)
                 for i in range(len(d))]
