@@ -110,20 +110,50 @@ def _trust_notes(model: MediaModel, result: AllocationResult) -> list[str]:
 
 
 def _rare_media_note(model: MediaModel, per_period: float, current_per_period: float
-                    ) -> str | None:
+                     ) -> str | None:
     """A note when an answer asks for more KPI from media per period than all but a few of
     the history's periods got (as fitted): each channel may be inside its own spend range
     while the channels together are where the history hardly went."""
+    rare = _rarely_reached(model, per_period, current_per_period)
+    if rare is None:
+        return None
+    return (f"beyond history: the answer's KPI from media, {per_period:,.0f} a period, is more "
+            f"than media earned in all but {rare[0]} of the history's {rare[1]} periods (as "
+            f"fitted); the curves are extrapolated jointly there, so test the move before "
+            f"making all of it")
+
+
+def _rarely_reached(model: MediaModel, per_period: float, current_per_period: float
+                    ) -> tuple[int, int] | None:
+    """(periods that reached it, periods) when ``per_period`` KPI from media is above the
+    current plan's and fewer than RARE_MEDIA_SHARE of the history's periods reached it."""
     series = model.fit.series if model.fit else None
     if series is None or not series.contributions or per_period <= current_per_period:
         return None
     reached, total = series.periods_reaching(per_period), len(series.dates)
-    if reached >= RARE_MEDIA_SHARE * total:
+    return None if reached >= RARE_MEDIA_SHARE * total else (reached, total)
+
+
+def _rare_plan_note(problem: PlanProblem, result: PlanResult) -> str | None:
+    """The same note for a plan's busiest period, its KPI from media taken before the
+    season's multiplier (the history's media effects have none) and compared with the
+    current spend's steady state."""
+    model = problem.model
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unseasoned = np.where(problem.multipliers > 0, result.kpi / problem.multipliers, 0.0)
+    per_period = unseasoned.sum(axis=0)
+    busiest = int(np.argmax(per_period))
+    current = float(model.steady_state_curves().value(np.nan_to_num(model.current_spend)).sum())
+    rare = _rarely_reached(model, float(per_period[busiest]), current)
+    if rare is None:
         return None
-    return (f"beyond history: the answer's KPI from media, {per_period:,.0f} a period, is more "
-            f"than media earned in all but {reached} of the history's {total} periods (as "
-            f"fitted); the curves are extrapolated jointly there, so test the move before "
-            f"making all of it")
+    over = sum(_rarely_reached(model, float(kpi), current) is not None for kpi in per_period)
+    when = result.dates[busiest] or f"period {busiest + 1}"
+    return (f"beyond history: in {over} of the plan's {len(per_period)} periods the plan asks "
+            f"media for more KPI (before the season's multiplier; most in {when}: "
+            f"{per_period[busiest]:,.0f}) than media earned in all "
+            f"but {rare[0]} of the history's {rare[1]} periods (as fitted); the curves are "
+            f"extrapolated jointly there, so test those periods' spend before committing it")
 
 
 def guard_result(model: MediaModel, result: AllocationResult, periods: int, efficiency=1.0
@@ -184,8 +214,9 @@ def plan_budget(model: MediaModel, budget: float, periods: int, *,
     result = solve_plan(problem, settings)
     if model.draws is not None and not point_estimate:
         result = guard_plan(problem, result)
-    note = edge_note(problem, result)
-    return replace(result, notes=(*result.notes, note)) if note else result
+    notes = [note for note in (edge_note(problem, result), _rare_plan_note(problem, result))
+             if note]
+    return replace(result, notes=(*result.notes, *notes))
 
 
 def guard_plan(problem: PlanProblem, result: PlanResult) -> PlanResult:

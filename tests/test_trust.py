@@ -225,3 +225,22 @@ def test_an_answer_asking_media_for_more_than_the_history_rarely_got_is_noted(mo
     assert len(note) == 1 and "all but 1 of the history's 100 periods" in note[0]
     usual = with_history_media(model, np.r_[np.full(90, 0.5 * per_week), np.full(10, per_week)])
     assert not any("KPI from media" in n for n in allocate(usual, periods=13).notes)
+
+
+def test_a_plan_asking_media_for_more_than_the_history_rarely_got_is_noted(model_path):
+    model = read_model(model_path)
+    plan = plan_budget(model, 2600, 13, point_estimate=True)
+    busiest = plan.kpi.sum(axis=0).max()
+    assert busiest > model.steady_state_curves().value(model.current_spend).sum()
+    rare = with_history_media(model, np.r_[np.full(99, 0.5 * busiest), 1.1 * busiest])
+    note = [n for n in plan_budget(rare, 2600, 13, point_estimate=True).notes
+            if "KPI" in n and "beyond history" in n]
+    assert len(note) == 1 and "all but 1 of the history's 100 periods" in note[0]
+    assert "of the plan's 13 periods" in note[0] and f"{busiest:,.0f}" in note[0]
+    # the season's multiplier is taken out: a plan twice as seasonal asks the same of media
+    seasonal = plan_budget(rare, 2600, 13, point_estimate=True,
+                           multipliers=np.full((len(model), 13), 2.0))
+    assert [n for n in seasonal.notes if "beyond history" in n] == note
+    usual = with_history_media(model, np.r_[np.full(90, 0.5 * busiest), np.full(10, busiest)])
+    assert not any("beyond history" in n
+                   for n in plan_budget(usual, 2600, 13, point_estimate=True).notes)
