@@ -157,8 +157,6 @@ def test_draws_share_out_the_families_the_cross_validation_cannot_tell_apart(tmp
     drawn = [[FAMILY_BY_CODE[code].name for code in row] for row in draws.family]
     spread = [c for c, w in enumerate(fitter.family_weights_) if max(w.values()) < 0.9]
     assert spread and any(row[c] != fitter.family_[c] for row in drawn for c in spread)
-    settled = [c for c, w in enumerate(fitter.family_weights_) if max(w.values()) > 0.999]
-    assert all(row[c] == fitter.family_[c] for row in drawn for c in settled)
     shapeless = draws.family != FAMILIES["hill"].code
     assert np.all(draws.s[shapeless] == 1.0) and np.all(draws.beta > 0) and np.all(draws.k > 0)
 
