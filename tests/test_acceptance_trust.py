@@ -68,8 +68,8 @@ def advice_on_generated_histories(tmp_path, with_tests: bool):
 def test_the_default_advice_loses_no_money_and_its_uplift_range_covers_the_truth(tmp_path):
     captured, covered, _ = advice_on_generated_histories(tmp_path, with_tests=False)
     assert (captured < 0).sum() <= 1  # measured: 1 of 24
-    assert covered.mean() >= 0.65  # measured: 18 of 24 (75 %)
-    assert np.median(captured) >= 0.6  # measured: 0.635; issue 10 asks 0.85 (not met)
+    assert covered.mean() >= 0.7  # measured: 19 of 24 (79 %); issue 10 asks 65 %
+    assert np.median(captured) >= 0.58  # measured: 0.614; issue 10 asks 0.85 (not met)
 
 
 def test_one_lift_test_per_channel_lifts_the_capture_above_0_92(tmp_path):
@@ -77,4 +77,4 @@ def test_one_lift_test_per_channel_lifts_the_capture_above_0_92(tmp_path):
     assert (captured < 0).sum() == 0
     assert np.median(captured) >= 0.92  # measured: 0.969
     assert reproduced.mean() >= 0.9
-    assert covered.mean() >= 0.65  # measured: 17 of 24 (71 %)
+    assert covered.mean() >= 0.75  # measured: 20 of 24 (83 %)

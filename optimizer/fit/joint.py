@@ -163,6 +163,7 @@ class JointFitter:
             geometric_adstock(self.x_[:, :, c], SCREENING_DECAY).ravel()
             for c in range(self.n_channels_)])
         self._bases, self._columns, self._projected = {}, {}, None
+        self._shift = None  # a bootstrap draw's shift of the priors' and tests' targets
 
     def _baseline(self, history: History) -> Baseline:
         """National: intercept, trend, yearly Fourier terms (order by rolling CV), controls.
@@ -192,7 +193,7 @@ class JointFitter:
                                   for c in self.x_.reshape(-1, self.n_channels_).T])
         mean_spend = self.spend_.reshape(-1, self.n_channels_).mean(axis=0)
         self.spend_share_ = mean_spend / mean_spend.sum()
-        noise = self._noise_bound()
+        noise = self.noise_ = self._noise_bound()
         self.share_weight_, self.decay_weight_ = noise / SHARE_PRIOR, noise / DECAY_SPREAD
         # a lift test in scaled per-head units, weighted so that its residual counts in noise
         # standard deviations: (noise / its standard error) x (prediction - measurement)
@@ -321,14 +322,16 @@ class JointFitter:
         every evaluation."""
         key = rows.tobytes()
         if self._projected is not None and self._projected[0] == key and \
-                self._projected[1] is y:
+                self._projected[1] is y and self._projected[3] is self._shift:
             return self._projected[2]
         _, basis = self._complement(rows)
         picked = None if rows.all() else rows
         target = y[rows] - basis @ (basis.T @ y[rows])
         stacked = np.r_[target, np.zeros(self.n_channels_),
                         self.lift_weight_ * self.lift_target_]
-        self._projected = (key, y, (basis, picked, stacked))
+        if self._shift is not None:  # the share prior's and the tests' rows
+            stacked[len(target):] += self._shift[:len(stacked) - len(target)]
+        self._projected = (key, y, (basis, picked, stacked), self._shift)
         return self._projected[2]
 
     def _linear(self, layout, theta, rows, y=None):
@@ -346,7 +349,10 @@ class JointFitter:
         y = self.y_ if y is None else y
         _, data = self._media_fit(self._media(layout, theta), rows, y,
                                   self._lift_effects(layout, theta))
-        return np.concatenate([data, layout.prior(theta, self.decay_weight_)])
+        prior = layout.prior(theta, self.decay_weight_)
+        if self._shift is not None:
+            prior = prior - self._shift[-len(prior):]
+        return np.concatenate([data, prior])
 
     def _fit_theta(self, layout: ParameterLayout, rows, starts, y=None):
         lower, upper = layout.bounds()
@@ -409,7 +415,12 @@ class JointFitter:
         pick = np.random.default_rng(self.seed + 3)
         families = [tuple(str(pick.choice(list(weights), p=list(weights.values())))
                           for weights in self.family_weights_) for _ in range(count)]
-        histories = list(zip(histories, families))
+        # randomised priors and tests: each prior's centre and each test's lift drawn from
+        # its own distribution, a shift of noise x N(0, 1) on its row (randomised MAP)
+        rows = 4 * self.n_channels_ + len(self.lift_tests_)
+        shifts = np.random.default_rng(self.seed + 4).standard_normal((count, rows)) \
+            * self.noise_
+        histories = list(zip(histories, families, shifts))
         pieces = [(self, histories[i:i + DRAWS_PER_PIECE])
                   for i in range(0, count, DRAWS_PER_PIECE)]
         done = lambda finished, total: self._report(
@@ -417,16 +428,23 @@ class JointFitter:
         refits = run_pieces(executor, _refit_piece, pieces, done)
         return ParameterDraws.from_records([draw for piece in refits for draw in piece])
 
-    def refit(self, y: np.ndarray, families: tuple[str, ...]) -> list[dict]:
+    def refit(self, y: np.ndarray, families: tuple[str, ...], shift: np.ndarray | None = None
+              ) -> list[dict]:
         """The channel parameters refitted to the outcome ``y`` with ``families``, from the
-        full fit's parameters (a channel of another family: from its fit in the CV)."""
+        full fit's parameters (a channel of another family: from its fit in the CV); ``shift``
+        moves the targets of the share prior's and the lift tests' rows (first) and of the
+        other priors' rows (last)."""
         everything = np.ones(len(self.y_), bool)
         layout = replace(self.layout_, families=tuple(families))
         start = np.concatenate([
             self.layout_.channel_slice(self.theta_, c) if family == self.layout_.families[c]
             else self._family_starts[c][family] for c, family in enumerate(families)])
-        theta = self._fit_theta(layout, everything, [start], y=y)
-        coef = self._linear(layout, theta, everything, y)
+        self._shift = shift
+        try:
+            theta = self._fit_theta(layout, everything, [start], y=y)
+            coef = self._linear(layout, theta, everything, y)
+        finally:
+            self._shift = None
         return self._channel_parameters(theta, coef, layout)
 
     # --- results in original units ---------------------------------------------------------
@@ -549,4 +567,4 @@ def _refit_piece(piece) -> list[list[dict]]:
     (BLAS on one thread, as in the fit)."""
     fitter, histories = piece
     with threadpool_limits(limits=1, user_api="blas"):
-        return [fitter.refit(y, families) for y, families in histories]
+        return [fitter.refit(y, families, shift) for y, families, shift in histories]
