@@ -10,14 +10,15 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from budgetopt.optimizer.history.lift_tests import LiftTest
 from budgetopt.optimizer.model.adstock import geometric_adstock
 from budgetopt.optimizer.model.cells import GeoCells
 from budgetopt.optimizer.model.files import model_from_table
 from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
-           "simulate_long_history", "simulate_wide_history", "simulate_geo_history",
-           "simulate_geo_panel"]
+           "truthful_lift_tests", "simulate_long_history", "simulate_wide_history",
+           "simulate_geo_history", "simulate_geo_panel"]
 
 # Per-week truth of the demo: curve, adstock decay and current weekly spend per channel.
 DEMO_TRUTH = (
@@ -89,6 +90,23 @@ WIDE_TRUTH = (
 def wide_truth_model() -> MediaModel:
     """The true curves behind :func:`simulate_wide_history` (per week, revenue)."""
     return _truth_model(WIDE_TRUTH, "wide truth")
+
+
+def truthful_lift_tests(truth: MediaModel, *, seed: int = 0, change: float = 0.3,
+                        error: float = 0.1) -> tuple[LiftTest, ...]:
+    """One steady-state lift test per channel: spend raised by ``change`` of its current
+    spend, the lift from ``truth``'s curves measured with a relative standard error
+    ``error``."""
+    rng, steady = np.random.default_rng(seed), truth.steady_state_curves()
+    tests = []
+    for i, name in enumerate(truth.names):
+        spend = truth.current_spend[i]
+        lift = float(steady.channel_value(i, (1 + change) * spend)
+                     - steady.channel_value(i, spend))
+        tests.append(LiftTest(name, spend, change * spend,
+                              lift * (1 + error * rng.standard_normal()), error * abs(lift),
+                              line=i + 2))
+    return tuple(tests)
 
 
 def simulate_wide_history(truth: MediaModel, *, periods: int = 156, start: str = "2022-01-03",

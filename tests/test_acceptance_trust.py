@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 from budgetopt.optimizer.allocate import allocate
 from budgetopt.optimizer.fit.wide import fit_wide_history
-from budgetopt.optimizer.history.lift_tests import LiftTest
 from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
-from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
+from budgetopt.optimizer.synthetic import (
+    simulate_wide_history,
+    truthful_lift_tests,
+    wide_truth_model,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 TRUTH = wide_truth_model()
@@ -25,19 +28,6 @@ RULES = constraints_from_dict({"channels": {n: {"max_change": 0.5} for n in TRUT
 
 def true_kpi(spend) -> float:
     return float(TRUTH.horizon_curves(QUARTER).value(spend).sum())
-
-
-def truthful_tests(seed: int) -> tuple[LiftTest, ...]:
-    """One steady-state test per channel at +30 % of its current spend, lift from the truth."""
-    rng, steady = np.random.default_rng(100 + seed), TRUTH.steady_state_curves()
-    tests = []
-    for i, name in enumerate(TRUTH.names):
-        spend = TRUTH.current_spend[i]
-        lift = float(steady.channel_value(i, 1.3 * spend) - steady.channel_value(i, spend))
-        tests.append(LiftTest(name, spend, 0.3 * spend,
-                              lift * (1 + TEST_ERROR * rng.standard_normal()),
-                              TEST_ERROR * abs(lift), line=i + 2))
-    return tuple(tests)
 
 
 def advice_on_generated_histories(tmp_path, with_tests: bool):
@@ -51,7 +41,8 @@ def advice_on_generated_histories(tmp_path, with_tests: bool):
         simulate_wide_history(TRUTH, seed=seed).to_csv(path, index=False)
         history = load_wide_history(path, date="date", kpi="revenue", controls=("promo",),
                                     channels={n: f"{n}_spend" for n in TRUTH.names})
-        tests = truthful_tests(seed) if with_tests else ()
+        tests = (truthful_lift_tests(TRUTH, seed=100 + seed, error=TEST_ERROR)
+                 if with_tests else ())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = fit_wide_history(history, bootstrap=DRAWS, lift_tests=tests)
