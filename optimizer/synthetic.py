@@ -17,8 +17,8 @@ from budgetopt.optimizer.model.files import model_from_table
 from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["DEMO_TRUTH", "WIDE_TRUTH", "demo_truth_model", "wide_truth_model",
-           "truthful_lift_tests", "simulate_long_history", "simulate_wide_history",
-           "simulate_geo_history", "simulate_geo_panel"]
+           "random_wide_truth", "truthful_lift_tests", "simulate_long_history",
+           "simulate_wide_history", "simulate_geo_history", "simulate_geo_panel"]
 
 # Per-week truth of the demo: curve, adstock decay and current weekly spend per channel.
 DEMO_TRUTH = (
@@ -90,6 +90,31 @@ WIDE_TRUTH = (
 def wide_truth_model() -> MediaModel:
     """The true curves behind :func:`simulate_wide_history` (per week, revenue)."""
     return _truth_model(WIDE_TRUTH, "wide truth")
+
+
+def random_wide_truth(seed: int, *, baseline: float = 1.5e6) -> MediaModel:
+    """A wide-history truth drawn at random: the channels of :data:`WIDE_TRUTH`, each a Hill
+    curve with geometric adstock.
+
+    Per channel: current weekly spend uniform in 10,000-80,000; half-saturation k log-uniform
+    in 0.5-2.5x the current spend; shape s uniform in 0.7-2.5; decay uniform in 0-0.7. The
+    media's steady-state KPI at current spend is a uniform 15-35 % of ``baseline``, split over
+    the channels by a flat Dirichlet draw, so ROIs and marginal ROIs differ from channel to
+    channel as they do in practice (none is tied to its spend share).
+    """
+    rng = np.random.default_rng(seed)
+    shares = rng.dirichlet(np.ones(len(WIDE_TRUTH))) * rng.uniform(0.15, 0.35)
+    rows = []
+    for row in WIDE_TRUTH:
+        spend = float(rng.uniform(10000, 80000))
+        rows.append({"channel": row["channel"], "type": "hill", "beta": 1.0,
+                     "k": spend * float(np.exp(rng.uniform(np.log(0.5), np.log(2.5)))),
+                     "decay": float(rng.uniform(0.0, 0.7)), "current_spend": spend,
+                     "s": float(rng.uniform(0.7, 2.5))})
+    unit = _truth_model(rows, "random wide truth").steady_state_curves()
+    for i, row in enumerate(rows):
+        row["beta"] = float(shares[i] * baseline / unit.channel_value(i, row["current_spend"]))
+    return _truth_model(rows, "random wide truth")
 
 
 def truthful_lift_tests(truth: MediaModel, *, seed: int = 0, change: float = 0.3,

@@ -13,7 +13,11 @@ from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.model.curves import FAMILIES, FAMILY_BY_CODE
 from budgetopt.optimizer.model.files import read_model, write_model
 from budgetopt.optimizer.problem.constraints import constraints_from_dict
-from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
+from budgetopt.optimizer.synthetic import (
+    random_wide_truth,
+    simulate_wide_history,
+    wide_truth_model,
+)
 from budgetopt.scenarios.seasonality import seasonality_from_model
 
 TRUTH = wide_truth_model()
@@ -50,6 +54,21 @@ def wide_fit(tmp_path_factory):
         return cache[seed]
 
     return fit
+
+
+def test_random_truths_keep_their_stated_ranges_and_differ_from_seed_to_seed():
+    for seed in range(20):
+        truth = random_wide_truth(seed)
+        spend = truth.current_spend
+        steady = truth.steady_state_curves()
+        media = steady.value(spend).sum()
+        assert truth.names == TRUTH.names and set(truth.curves.family_names) == {"hill"}
+        assert ((spend >= 10000) & (spend <= 80000)).all()
+        assert ((truth.decay >= 0) & (truth.decay <= 0.7)).all()
+        assert 0.15 * 1.5e6 <= media <= 0.35 * 1.5e6 * (1 + 1e-9)
+        assert ((truth.curves.k >= 0.5 * spend) & (truth.curves.k <= 2.5 * spend)).all()
+        assert ((truth.curves.s >= 0.7) & (truth.curves.s <= 2.5)).all()
+    assert not np.allclose(random_wide_truth(1).current_spend, random_wide_truth(2).current_spend)
 
 
 HISTORIES = range(8)
