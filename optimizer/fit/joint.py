@@ -8,8 +8,10 @@ model is linear in the rest; the baseline is projected out and the intercept and
 (all non-negative) solved by NNLS. The nonlinear parameters are fitted by bounded nonlinear
 least squares from several starts, with weakly-informative priors: log(k / typical adstocked
 level) and log(s) pulled towards 0, each channel's decay towards the mean decay of all
-channels, and each channel's share of the KPI towards (pooled ratio x its share of spend), so
-that a channel the data barely informs keeps a sensible curve. The yearly Fourier order and
+channels, and each channel's share of the KPI towards (pooled ratio x its share of spend) with
+an sd proportional to that share (the channel's ROI within about its own size of the pooled
+ROI), so that a channel the data barely informs keeps a sensible curve whatever the media's
+share of the KPI. The yearly Fourier order and
 each channel's family are chosen by rolling-origin time-series cross-validation. Block-bootstrap
 refits give parameter draws, each with the channels' families drawn by their CV weights.
 
@@ -45,7 +47,8 @@ __all__ = ["JointFitter", "FOURIER_ORDERS", "START_FAMILY"]
 
 FOURIER_ORDERS = (1, 2, 3, 4, 6)  # yearly Fourier orders tried; the rolling CV picks one
 START_FAMILY = "hill"  # every channel starts as a Hill curve; CV then tries the others
-SHARE_PRIOR = 0.1  # sd of a channel's KPI share around pooled ROI x its spend share
+SHARE_PRIOR = 1.0  # sd of a channel's KPI share, relative to its expected share
+MIN_MEDIA_SHARE = 0.01  # the media's share of the KPI taken as at least this in that sd
 DECAY_SPREAD = 0.15  # prior sd of a channel's decay around the mean decay of all channels
 SCREENING_DECAY = 0.3  # adstock of the linear screening model (Fourier order, noise)
 BLOCK = 8  # periods per bootstrap block (keeps autocorrelation)
@@ -193,21 +196,27 @@ class JointFitter:
                                   for c in self.x_.reshape(-1, self.n_channels_).T])
         mean_spend = self.spend_.reshape(-1, self.n_channels_).mean(axis=0)
         self.spend_share_ = mean_spend / mean_spend.sum()
-        noise = self.noise_ = self._noise_bound()
-        self.share_weight_, self.decay_weight_ = noise / SHARE_PRIOR, noise / DECAY_SPREAD
+        noise, media_share = self._screen()
+        self.noise_ = noise
+        # a channel's expected KPI share: the screened media share split by spend
+        expected = max(media_share, MIN_MEDIA_SHARE) * np.maximum(self.spend_share_, 1e-3)
+        self.share_weight_ = noise / (SHARE_PRIOR * expected)
+        self.decay_weight_ = noise / DECAY_SPREAD
         # a lift test in scaled per-head units, weighted so that its residual counts in noise
         # standard deviations: (noise / its standard error) x (prediction - measurement)
         unit = self.y_scale_ * self.size_.sum()
         self.lift_weight_ = np.array([noise * unit / t.standard_error for t in self.lift_tests_])
         self.lift_target_ = np.array([t.lift / unit for t in self.lift_tests_])
 
-    def _noise_bound(self) -> float:
-        """The noise sd (scaled units) of a linear screening model: the baseline plus each
-        channel's spend adstocked at SCREENING_DECAY. Priors are weighted by it, so a prior of
-        sd tau costs (deviation / tau)^2 noise variances."""
+    def _screen(self) -> tuple[float, float]:
+        """The noise sd (scaled units) and the media's share of the KPI by a linear screening
+        model: the baseline plus each channel's spend adstocked at SCREENING_DECAY. Priors are
+        weighted by the noise, so a prior of sd tau costs (deviation / tau)^2 noise
+        variances."""
         design = np.hstack([self.baseline_, self.screening_])
         solution, *_ = np.linalg.lstsq(design, self.y_, rcond=None)
-        return float(np.std(self.y_ - design @ solution))
+        media = np.maximum(solution[-self.n_channels_:], 0) @ self.screening_.mean(axis=0)
+        return float(np.std(self.y_ - design @ solution)), float(media)
 
     # --- the model -------------------------------------------------------------------------
     def _unpack(self, layout: ParameterLayout, theta):
