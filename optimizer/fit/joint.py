@@ -11,9 +11,9 @@ level) and log(s) pulled towards 0, each channel's decay towards the mean decay 
 channels, and each channel's share of the KPI towards (pooled ratio x its share of spend) with
 an sd proportional to that share (the channel's ROI within about its own size of the pooled
 ROI), so that a channel the data barely informs keeps a sensible curve whatever the media's
-share of the KPI. The yearly Fourier order and
-each channel's family are chosen by rolling-origin time-series cross-validation. Block-bootstrap
-refits give parameter draws, each with the channels' families drawn by their CV weights.
+share of the KPI. The yearly Fourier order and each channel's family are chosen by
+rolling-origin time-series cross-validation. Block-bootstrap refits give parameter draws,
+each with the channels' families drawn by their CV weights.
 
 A geo panel is fitted per head with one effect per geo and one per week shared by all geos in
 place of trend and season (media effects then come from differences between geos), model
@@ -48,7 +48,8 @@ __all__ = ["JointFitter", "FOURIER_ORDERS", "START_FAMILY"]
 FOURIER_ORDERS = (1, 2, 3, 4, 6)  # yearly Fourier orders tried; the rolling CV picks one
 START_FAMILY = "hill"  # every channel starts as a Hill curve; CV then tries the others
 SHARE_PRIOR = 1.0  # sd of a channel's KPI share, relative to its expected share
-MIN_MEDIA_SHARE = 0.01  # the media's share of the KPI taken as at least this in that sd
+MIN_MEDIA_SHARE = 0.01  # in that sd, the media's share of the KPI is taken as at least this
+MIN_SPEND_SHARE = 1e-3  # and a channel's share of the spend as at least this
 DECAY_SPREAD = 0.15  # prior sd of a channel's decay around the mean decay of all channels
 SCREENING_DECAY = 0.3  # adstock of the linear screening model (Fourier order, noise)
 BLOCK = 8  # periods per bootstrap block (keeps autocorrelation)
@@ -199,7 +200,8 @@ class JointFitter:
         noise, media_share = self._screen()
         self.noise_ = noise
         # a channel's expected KPI share: the screened media share split by spend
-        expected = max(media_share, MIN_MEDIA_SHARE) * np.maximum(self.spend_share_, 1e-3)
+        expected = (max(media_share, MIN_MEDIA_SHARE)
+                    * np.maximum(self.spend_share_, MIN_SPEND_SHARE))
         self.share_weight_ = noise / (SHARE_PRIOR * expected)
         self.decay_weight_ = noise / DECAY_SPREAD
         # a lift test in scaled per-head units, weighted so that its residual counts in noise
