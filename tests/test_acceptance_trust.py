@@ -88,7 +88,8 @@ def test_on_the_wide_truth_the_default_advice_loses_no_money_and_its_range_cover
 
 
 def test_where_the_signal_is_weak_the_guard_holds_and_the_range_says_so(tmp_path):
+    """Half the benchmark's 24 histories (six channels each: the slowest to fit)."""
     captured, covered, _ = advice_on_generated_histories(
-        tmp_path, [demo_truth_model()] * HISTORIES, False)
-    assert (captured < 0).sum() <= 2  # measured: 2 of 24 (17 with the earlier share prior)
-    assert covered.mean() >= 0.8  # measured: 22 of 24 (92 %; 29 % with the earlier prior)
+        tmp_path, [demo_truth_model()] * (HISTORIES // 2), False)
+    assert (captured < 0).sum() <= 1  # measured: 1 of 12 (9 with the earlier share prior)
+    assert covered.mean() >= 0.8  # measured: 11 of 12 (92 %; 25 % with the earlier prior)
