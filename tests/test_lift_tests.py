@@ -10,7 +10,11 @@ from budgetopt.optimizer.fit.wide import fit_wide_history
 from budgetopt.optimizer.history.lift_tests import read_lift_tests
 from budgetopt.optimizer.history.loaders import load_wide_history
 from budgetopt.optimizer.model.files import read_model
-from budgetopt.optimizer.synthetic import simulate_wide_history, wide_truth_model
+from budgetopt.optimizer.synthetic import (
+    simulate_wide_history,
+    truthful_lift_tests,
+    wide_truth_model,
+)
 from conftest import run
 
 pytestmark = pytest.mark.slow
@@ -25,17 +29,12 @@ def history(tmp_path, seed=5):
                                    channels={n: f"{n}_spend" for n in TRUTH.names})
 
 
-def truthful_tests(path, error=0.1, seed=0):
-    """One steady-state test per channel: +30 % of current spend, lift from the truth."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i, name in enumerate(TRUTH.names):
-        spend = TRUTH.current_spend[i]
-        lift = float(STEADY.channel_value(i, 1.3 * spend) - STEADY.channel_value(i, spend))
-        rows.append({"channel": name, "spend": spend, "spend_change": 0.3 * spend,
-                     "lift": lift * (1 + error * rng.standard_normal()),
-                     "standard_error": error * abs(lift)})
-    pd.DataFrame(rows).to_csv(path, index=False)
+def truthful_tests(path):
+    """One steady-state test per channel (+30 % of current spend, lift from the truth, 10 %
+    standard error), written as a lift-test CSV."""
+    columns = ("channel", "spend", "spend_change", "lift", "standard_error")
+    pd.DataFrame([{c: getattr(t, c) for c in columns} for t in truthful_lift_tests(TRUTH)]
+                 ).to_csv(path, index=False)
     return path
 
 
