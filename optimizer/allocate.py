@@ -15,9 +15,16 @@ from budgetopt.optimizer.problem.objectives import TARGET_KPI, TARGET_ROI, Objec
 from budgetopt.optimizer.problem.plan import PlanProblem, build_plan_problem, spread
 from budgetopt.optimizer.result.allocation import AllocationResult
 from budgetopt.optimizer.result.plan import PlanResult
-from budgetopt.optimizer.result.uncertainty import compare_plans, guarded_move, guarded_path
+from budgetopt.optimizer.result.uncertainty import (
+    EXPECTED_OPTIMUM,
+    POINT_OPTIMUM,
+    compare_plans,
+    guarded_move,
+    guarded_path,
+)
 from budgetopt.optimizer.settings import SolverSettings
 from budgetopt.optimizer.solvers import solve
+from budgetopt.optimizer.solvers.expected import expected_optimum
 from budgetopt.optimizer.solvers.plan import PLAN_SETTINGS, plan_outcome, solve_plan
 from budgetopt.optimizer.solvers.targets import search_spend
 
@@ -158,19 +165,26 @@ def _rare_plan_note(problem: PlanProblem, result: PlanResult) -> str | None:
 
 def guard_result(model: MediaModel, result: AllocationResult, periods: int, efficiency=1.0
                  ) -> AllocationResult:
-    """The answer moved from the current plan only as far as the model's draws support."""
+    """The answer moved from the current plan only as far as the model's draws support, along
+    the line to the point fit's optimum or to the draws' expected-KPI optimum."""
     problem = result.problem
     current = problem.current
     start = current if problem.is_feasible(current) else _scaled_current(problem)
     if start is None:
         return replace(result, guard="not guarded: no plan near the current one keeps the "
                                      "rules, to move from")
-    spend, share, rule = guarded_move(model, start, current, result.spend, periods=periods,
-                                      efficiency=efficiency, feasible=problem.is_feasible)
-    if share == 1.0:
-        return replace(result, guard=rule)
-    # short of the optimum no multiplier prices the budget, and no rule's price applies
-    return replace(result, spend=spend, guard=rule, shadow_prices=(), multiplier=float("nan"))
+    destinations = {POINT_OPTIMUM: result.spend}
+    expected = expected_optimum(problem, [m.horizon_curves(periods, efficiency)
+                                          for m in model.draw_models()], result.spend)
+    if expected is not None:
+        destinations[EXPECTED_OPTIMUM] = expected
+    move = guarded_move(model, start, current, destinations, periods=periods,
+                        efficiency=efficiency, feasible=problem.is_feasible)
+    if move.is_point_optimum:
+        return replace(result, guard=move.rule)
+    # away from the optimum no multiplier prices the budget, and no rule's price applies
+    return replace(result, spend=move.spend, guard=move.rule, shadow_prices=(),
+                   multiplier=float("nan"))
 
 
 def _scaled_current(problem: AllocationProblem) -> np.ndarray | None:
@@ -240,10 +254,10 @@ def guard_plan(problem: PlanProblem, result: PlanResult) -> PlanResult:
     now = np.array([_plan_kpi(problem, draw, current) for draw in draws])
     uplift = lambda spend: np.array([_plan_kpi(problem, draw, spend)
                                      for draw in draws]) - now
-    spend, share, rule = guarded_path(start, result.spend, uplift, problem.is_feasible)
-    if share == 1.0:
-        return replace(result, guard=rule)
-    return replace(result, **plan_outcome(problem, spend), guard=rule)
+    move = guarded_path(start, {POINT_OPTIMUM: result.spend}, uplift, problem.is_feasible)
+    if move.is_point_optimum:
+        return replace(result, guard=move.rule)
+    return replace(result, **plan_outcome(problem, move.spend), guard=move.rule)
 
 
 def _plan_kpi(problem: PlanProblem, model: MediaModel, spend: np.ndarray) -> float:

@@ -166,6 +166,40 @@ def test_the_default_answer_moves_only_as_far_as_the_draws_support(tmp_path):
         point.spend[0], abs=0.01)
 
 
+def two_channel_model(point_beta, draw_beta):
+    """Channels a and b (log curves, k 100, current spend 100 each) whose point fit has
+    ``point_beta`` and whose draws have the rows of ``draw_beta``."""
+    from dataclasses import replace
+
+    from budgetopt.optimizer.model.curves import CurveSet
+    from budgetopt.optimizer.model.draws import ParameterDraws
+    from budgetopt.optimizer.model.media import MediaModel
+
+    curves = CurveSet.from_lists(["log", "log"], point_beta, [100.0, 100.0])
+    model = MediaModel(("a", "b"), curves, np.full(2, np.nan), np.zeros(2, bool),
+                       np.array([100.0, 100.0]), np.zeros(2))
+    n = len(draw_beta)
+    draws = ParameterDraws(beta=np.asarray(draw_beta, float), k=np.full((n, 2), 100.0),
+                           s=np.ones((n, 2)), decay=np.full((n, 2), np.nan),
+                           peak=np.full((n, 2), np.nan))
+    return replace(model, draws=draws)
+
+
+def test_where_the_draws_agree_against_the_point_fit_the_guard_follows_their_mean():
+    # the point fit favours a; every draw says b is worth more, so the draws' expected-KPI
+    # optimum lies the other way and moving towards it wins in every draw
+    beta_b = np.linspace(950.0, 1050.0, 20)
+    model = two_channel_model([1000.0, 800.0], np.column_stack([np.full(20, 700.0), beta_b]))
+    point = allocate(model, 200, point_estimate=True)
+    guarded = allocate(model, 200)
+    assert point.spend[0] > 100 and guarded.spend[1] > 110
+    assert "the draws' expected-KPI optimum" in guarded.guard.split(":")[0]
+    assert guarded.uncertainty.probability_better == 1.0
+    # the whole way there: b's and a's mean marginals equal, 1000 / (100 + b) = 700 / (100 + a)
+    assert guarded.spend[1] == pytest.approx((200 + 200) * 1000 / 1700 - 100, rel=1e-3)
+    assert np.isnan(guarded.multiplier) and guarded.shadow_prices == ()
+
+
 def test_plans_are_guarded_by_the_draws_too(tmp_path):
     model = draws_that_disagree()
     point = plan_budget(model, 2600, 13, point_estimate=True)

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from budgetopt.optimizer.model.media import MediaModel
 
-__all__ = ["PlanUncertainty", "compare_plans", "guarded_move", "guarded_path"]
+__all__ = ["PlanUncertainty", "GuardedMove", "compare_plans", "guarded_move", "guarded_path",
+           "POINT_OPTIMUM", "EXPECTED_OPTIMUM"]
 
-SHRINK_STEPS = 21
+SHRINK_STEPS = 21  # candidates on each line, both ends included
+POINT_OPTIMUM = "the point fit's optimum"
+EXPECTED_OPTIMUM = "the draws' expected-KPI optimum"
 
 
 PERCENTILES = (10, 50, 90)
@@ -38,6 +41,21 @@ class PlanUncertainty:
                 "kpi_recommended": dict(zip(KEYS, self.recommended))}
 
 
+@dataclass(frozen=True)
+class GuardedMove:
+    """Where the guard stopped: ``share`` of the way from the start ``towards`` a destination,
+    and the rule that chose it in words."""
+
+    spend: np.ndarray
+    towards: str
+    share: float
+    rule: str
+
+    @property
+    def is_point_optimum(self) -> bool:
+        return self.towards == POINT_OPTIMUM and self.share == 1.0
+
+
 def _channel_kpis(models, spend, periods, efficiency) -> np.ndarray:
     """(draws, channels): each channel's KPI at ``spend`` under each draw."""
     return np.array([m.horizon_curves(periods, efficiency).value(spend) for m in models])
@@ -63,48 +81,47 @@ def compare_plans(model: MediaModel, current, recommended, *, periods: int,
                            channel_kpi=np.percentile(channels, [10, 90], axis=0).T)
 
 
-def guarded_move(model: MediaModel, start, current, optimum, *, periods: int,
-                 efficiency=1.0, feasible=lambda spend: True) -> tuple[np.ndarray, float, str]:
-    """How far to move from ``start`` towards ``optimum`` that the parameter draws support,
-    each candidate judged by its uplift over the ``current`` plan paired draw by draw (see
-    :func:`guarded_path`)."""
+def guarded_move(model: MediaModel, start, current, destinations: dict[str, np.ndarray], *,
+                 periods: int, efficiency=1.0, feasible=lambda spend: True) -> GuardedMove:
+    """How far to move from ``start`` towards each of ``destinations`` that the parameter
+    draws support, each candidate judged by its uplift over the ``current`` plan paired draw by
+    draw (see :func:`guarded_path`)."""
     models = model.draw_models()
     now = _kpis(models, np.asarray(current, float), periods, efficiency)
-    return guarded_path(start, optimum,
+    return guarded_path(start, destinations,
                         lambda spend: _kpis(models, spend, periods, efficiency) - now, feasible)
 
 
-def guarded_path(start, optimum, uplift, feasible=lambda spend: True
-                 ) -> tuple[np.ndarray, float, str]:
-    """The point of start + t (optimum - start), t in [0, 1], that ``uplift`` supports.
+def guarded_path(start, destinations: dict[str, np.ndarray], uplift,
+                 feasible=lambda spend: True) -> GuardedMove:
+    """The point of start + t (destination - start), t in [0, 1], that ``uplift`` supports.
 
-    ``uplift(spend)`` is the candidate's uplift over the current plan in each draw. The whole
-    move when its uplift's p10 is >= 0; else, of the moves whose p10 is >= 0, the one with the
-    most expected uplift; else the move with the best p10. Candidates that break a rule
-    (``feasible``) are skipped. Returns (spend, t, the rule that chose it in words).
+    ``destinations`` maps a description ("the point fit's optimum") to a spend; ``uplift(spend)``
+    is a candidate's uplift over the current plan in each draw. Of the candidates on every
+    line whose uplift's p10 is >= 0, the one with the most expected uplift; when none has, the
+    one with the best p10. Candidates that break a rule (``feasible``) are skipped.
     """
-    start, optimum = np.asarray(start, float), np.asarray(optimum, float)
-    shares, p10, mean = [], [], []
-    for t in np.linspace(0.0, 1.0, SHRINK_STEPS):
-        spend = start + t * (optimum - start)
-        if not feasible(spend):
-            continue
-        gain = uplift(spend)
-        shares.append(float(t))
-        p10.append(float(np.percentile(gain, 10)))
-        mean.append(float(gain.mean()))
-    if not shares:
-        return optimum, 1.0, "no move towards it keeps the rules, so it is not guarded"
-    if shares[-1] == 1.0 and p10[-1] >= 0:
-        return optimum, 1.0, ("the draws support the whole move (the uplift's p10 over the "
-                              "current plan is at or above 0)")
-    safe = [j for j, value in enumerate(p10) if value >= 0]
+    start = np.asarray(start, float)
+    candidates = []  # (towards, t, spend, p10, mean)
+    for towards, destination in destinations.items():
+        for t in np.linspace(0.0, 1.0, SHRINK_STEPS):
+            spend = start + t * (np.asarray(destination, float) - start)
+            if feasible(spend):
+                gain = uplift(spend)
+                candidates.append((towards, float(t), spend, float(np.percentile(gain, 10)),
+                                   float(gain.mean())))
+    if not candidates:
+        towards, destination = next(iter(destinations.items()))
+        return GuardedMove(np.asarray(destination, float), towards, 1.0,
+                           "no move towards it keeps the rules, so it is not guarded")
+    safe = [c for c in candidates if c[3] >= 0]
+    lines = " or ".join(destinations)
     if safe:
-        j = max(safe, key=lambda k: mean[k])
-        rule = (f"moved {shares[j]:.0%} of the way to the point fit's optimum: the most "
-                f"expected uplift whose p10 over the draws stays at or above 0")
+        towards, t, spend, _, _ = max(safe, key=lambda c: c[4])
+        rule = (f"moved {t:.0%} of the way to {towards}: of the moves towards {lines}, the "
+                f"most expected uplift whose p10 over the draws stays at or above 0")
     else:
-        j = int(np.argmax(p10))
-        rule = (f"moved {shares[j]:.0%} of the way to the point fit's optimum: no move keeps "
-                f"the uplift's p10 at or above 0, this one has the best p10")
-    return start + shares[j] * (optimum - start), shares[j], rule
+        towards, t, spend, _, _ = max(candidates, key=lambda c: c[3])
+        rule = (f"moved {t:.0%} of the way to {towards}: no move towards {lines} keeps the "
+                f"uplift's p10 at or above 0, this one has the best p10")
+    return GuardedMove(spend, towards, t, rule)
