@@ -22,6 +22,7 @@ __all__ = ["expected_optimum"]
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-10  # on the objective scaled to the point optimum's KPI
 SLOPE_FLOOR = 1e-6  # slopes are taken at no less than this share of the start's total spend
+FEASIBILITY = 1e-7  # relative slack on the rules that SLSQP's answer must keep
 
 
 def expected_optimum(problem: AllocationProblem, draws: list[CurveSet], start: np.ndarray
@@ -54,7 +55,7 @@ def expected_optimum(problem: AllocationProblem, draws: list[CurveSet], start: n
                          constraints=_linear_constraints(problem, scale),
                          options={"maxiter": MAX_ITERATIONS, "ftol": TOLERANCE})
     spend = np.clip(found.x * scale, lower, upper)
-    if not problem.is_feasible(spend, tolerance=1e-7) or \
+    if not problem.is_feasible(spend, tolerance=FEASIBILITY) or \
             _mean_objective(problem, draws, spend) <= _mean_objective(problem, draws, start):
         return None
     return spend
