@@ -11,6 +11,7 @@ from budgetopt.optimizer.constants import KPI_CONVERSIONS
 from budgetopt.optimizer.model.curves import FAMILIES
 from budgetopt.optimizer.model.report import LAYOUT_GEO, ChannelFit
 from budgetopt.optimizer.result.allocation import AllocationResult
+from budgetopt.optimizer.result.certificate import relative_gap
 from budgetopt.optimizer.result.frontier import BEFORE, BEYOND, INSIDE
 from budgetopt.optimizer.settings import MAX_LISTED, plural
 
@@ -57,6 +58,16 @@ def certificate_lines(certificate, *, with_bound: bool = True) -> list[str]:
             f"status: {certificate.status}; gap to the proven upper bound {certificate.gap:.2e}"
             f"{bound}; {certificate.effort} "
             f"{certificate.effort_label}, {certificate.seconds:.2f} s"]
+
+
+def _guard_shortfall(result: AllocationResult) -> str:
+    """What the status line's certificate means beside a guarded answer: it proves the point
+    fit's optimum, which the guard did not take all the way."""
+    shortfall = relative_gap(result.certificate.bound, result.objective_value)
+    if shortfall <= result.certificate.gap + 1e-9:
+        return ""
+    return (f" (the status line certifies the point fit's optimum; under the point fit this "
+            f"answer is {shortfall:.2%} below its proven bound)")
 
 
 def horizon_line(budget: float, periods: int, period: str) -> str:
@@ -140,7 +151,7 @@ def allocation_table(result: AllocationResult, *, max_rows: int = 40) -> str:
                   f"  the recommendation beats the current plan in "
                   f"{100 * u.probability_better:.0f}% of draws"]
     if result.guard:
-        lines.append(f"guard: {result.guard}")
+        lines.append(f"guard: {result.guard}{_guard_shortfall(result)}")
     if result.shadow_prices:
         lines += ["", "binding rules (what loosening each by one unit of money gains, in "
                       "objective):",
