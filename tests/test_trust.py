@@ -162,6 +162,10 @@ def test_the_default_answer_moves_only_as_far_as_the_draws_support(tmp_path):
     # the status line's zero gap is the point optimum's; the guarded answer says how far below
     shortfall = (point.objective_value - guarded.objective_value) / guarded.objective_value
     assert f"this answer is {shortfall:.2%} below its proven bound" in result.output
+    report = tmp_path / "r.html"
+    assert run("optimize", path, "--budget", 200, "--out", out, "--report",
+               report).exit_code == 0
+    assert "guard: moved" in report.read_text()  # the report says how the answer was guarded
     assert json.loads(summary.read_text())["guard"].startswith("moved")
     pure = run("optimize", path, "--budget", 200, "--point-estimate", "--out", out)
     assert "guard:" not in pure.output

@@ -105,6 +105,8 @@ def _allocation_sections(inputs: ReportInputs) -> list[str]:
     if top.method:
         lines.append(f"method: {html.escape(top.method)}; status {html.escape(str(top.status))}, "
                      f"gap {top.gap:.1e}")
+    if top.guard:
+        lines.append(f"guard: {html.escape(top.guard)}")
     lines += [f"<span class='muted'>{html.escape(note)}</span>" for note in top.notes]
     frame = inputs.channel_allocation
     spend = go.Figure([

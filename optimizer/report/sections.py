@@ -112,7 +112,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Headline:
-    """The allocation in one paragraph: budget, KPI now and recommended, and how sure."""
+    """The allocation in one paragraph: budget, KPI now and recommended, how sure, and how
+    the draws guarded it."""
 
     budget: float
     periods: int
@@ -123,6 +124,7 @@ class Headline:
     method: str | None
     status: str | None
     gap: float | None
+    guard: str | None
     notes: tuple[str, ...]
 
     @property
@@ -144,7 +146,8 @@ def headline(inputs: ReportInputs) -> Headline | None:
                     uplift_range=(float(uplift["p10"]), float(uplift["p90"])) if uplift else None,
                     probability_better=None if probability is None else float(probability),
                     method=summary.get("method"), status=summary.get("status"),
-                    gap=summary.get("gap"), notes=tuple(summary.get("notes", ())))
+                    gap=summary.get("gap"), guard=summary.get("guard"),
+                    notes=tuple(summary.get("notes", ())))
 
 
 def waterfall(inputs: ReportInputs) -> pd.DataFrame | None:
