@@ -110,12 +110,13 @@ def guarded_path(start, destinations: dict[str, np.ndarray], uplift,
                 gain = uplift(spend)
                 candidates.append((towards, float(t), spend, float(np.percentile(gain, 10)),
                                    float(gain.mean())))
+    lines = " or ".join(destinations)
     if not candidates:
         towards, destination = next(iter(destinations.items()))
         return GuardedMove(np.asarray(destination, float), towards, 1.0,
-                           "no move towards it keeps the rules, so it is not guarded")
+                           f"no move towards {lines} keeps the rules, so {towards} is not "
+                           f"guarded")
     safe = [c for c in candidates if c[3] >= 0]
-    lines = " or ".join(destinations)
     if safe:
         towards, t, spend, _, _ = max(safe, key=lambda c: c[4])
         rule = (f"moved {t:.0%} of the way to {towards}: of the moves towards {lines}, the "
