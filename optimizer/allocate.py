@@ -173,13 +173,12 @@ def guard_result(model: MediaModel, result: AllocationResult, periods: int, effi
     if start is None:
         return replace(result, guard="not guarded: no plan near the current one keeps the "
                                      "rules, to move from")
+    draws = [m.horizon_curves(periods, efficiency) for m in model.draw_models()]
     destinations = {POINT_OPTIMUM: result.spend}
-    expected = expected_optimum(problem, [m.horizon_curves(periods, efficiency)
-                                          for m in model.draw_models()], result.spend)
+    expected = expected_optimum(problem, draws, result.spend)
     if expected is not None:
         destinations[EXPECTED_OPTIMUM] = expected
-    move = guarded_move(model, start, current, destinations, periods=periods,
-                        efficiency=efficiency, feasible=problem.is_feasible)
+    move = guarded_move(draws, start, current, destinations, feasible=problem.is_feasible)
     if move.is_point_optimum:
         return replace(result, guard=move.rule)
     # away from the optimum no multiplier prices the budget, and no rule's price applies

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from budgetopt.optimizer.model.curves import CurveSet
 from budgetopt.optimizer.model.media import MediaModel
 
 __all__ = ["PlanUncertainty", "GuardedMove", "compare_plans", "guarded_move", "guarded_path",
@@ -81,15 +82,14 @@ def compare_plans(model: MediaModel, current, recommended, *, periods: int,
                            channel_kpi=np.percentile(channels, [10, 90], axis=0).T)
 
 
-def guarded_move(model: MediaModel, start, current, destinations: dict[str, np.ndarray], *,
-                 periods: int, efficiency=1.0, feasible=lambda spend: True) -> GuardedMove:
+def guarded_move(draws: list[CurveSet], start, current, destinations: dict[str, np.ndarray],
+                 feasible=lambda spend: True) -> GuardedMove:
     """How far to move from ``start`` towards each of ``destinations`` that the parameter
-    draws support, each candidate judged by its uplift over the ``current`` plan paired draw by
-    draw (see :func:`guarded_path`)."""
-    models = model.draw_models()
-    now = _kpis(models, np.asarray(current, float), periods, efficiency)
-    return guarded_path(start, destinations,
-                        lambda spend: _kpis(models, spend, periods, efficiency) - now, feasible)
+    draws (each draw's horizon curves) support, each candidate judged by its uplift over the
+    ``current`` plan paired draw by draw (see :func:`guarded_path`)."""
+    kpis = lambda spend: np.array([curves.value(spend).sum() for curves in draws])
+    now = kpis(np.asarray(current, float))
+    return guarded_path(start, destinations, lambda spend: kpis(spend) - now, feasible)
 
 
 def guarded_path(start, destinations: dict[str, np.ndarray], uplift,
